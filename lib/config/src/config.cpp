@@ -1,1 +1,680 @@
-// placeholder: being written
+#include "ocm/config/config.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <utility>
+
+#include <toml++/toml.h>
+
+// The parser reports syntax errors by throwing; a build without exceptions would silently need another API.
+static_assert(TOML_EXCEPTIONS, "ocm::config expects toml++ built with exceptions");
+
+namespace ocm::config {
+namespace {
+
+// Longer than a year is a typo, and the cap keeps millisecond timer arithmetic far from overflow.
+constexpr int64_t kMaxSeconds = int64_t{365} * 24 * 3600;
+// A config is a few KiB; a file this large is the wrong path (a binary, a log), not a config.
+constexpr size_t kMaxFileBytes = size_t{1} << 20;
+// IFNAMSIZ (16) minus the terminating NUL.
+constexpr size_t kMaxDeviceNameLength = 15;
+// Below /8 the address pool gets absurdly large; /31 and /32 leave no address for a client.
+constexpr uint8_t kMinPoolPrefix = 8;
+constexpr uint8_t kMaxPoolPrefix = 30;
+// 576 is the IPv4 minimum every host must accept; 9000 is the common jumbo-frame ceiling.
+constexpr int64_t kMinMtu = 576;
+constexpr int64_t kMaxMtu = 9000;
+// One queue per packet thread; more than 64 threads on one TUN device is not a setup we support.
+constexpr int64_t kMaxTunQueues = 64;
+// The kernel silently clamps the backlog to net.core.somaxconn anyway.
+constexpr int64_t kMaxListenBacklog = 65535;
+// Range bounds at or above this are "no real upper limit" and are left out of messages.
+constexpr int64_t kUnboundedFrom = std::numeric_limits<int32_t>::max();
+// DNS limits from RFC 1035.
+constexpr size_t kMaxDomainLength = 253;
+constexpr size_t kMaxLabelLength = 63;
+
+using LineMap = std::map<std::string, uint32_t, std::less<>>;
+
+// Everything one parse accumulates; the Config is only published when `errors` stays empty.
+struct Context {
+  Config config;
+  std::vector<ConfigError> errors;
+  LineMap lines;  // dotted key -> line, so validation after reading can still point at the file
+};
+
+// One TOML value being converted, with everything an error about it needs.
+struct Field {
+  const toml::node& node;
+  std::string path;
+  uint32_t line;
+  Context* ctx;
+
+  void fail(std::string message) const { ctx->errors.push_back(ConfigError{path, line, std::move(message)}); }
+};
+
+uint32_t line_of(const toml::source_region& region) { return static_cast<uint32_t>(region.begin.line); }
+
+// Implicit tables and some values carry no position of their own; the key that named them always does.
+uint32_t line_of(const toml::node& node, const toml::key& key) {
+  uint32_t line = line_of(node.source());
+  return line != 0 ? line : line_of(key.source());
+}
+
+const char* type_name(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::none:
+      return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+  }
+  return "an unknown type";
+}
+
+bool expect_type(const Field& f, toml::node_type want) {
+  if (f.node.type() == want) {
+    return true;
+  }
+  f.fail(std::string("expected ") + type_name(want) + ", got " + type_name(f.node.type()));
+  return false;
+}
+
+std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+
+std::string range_message(int64_t min, int64_t max, int64_t got) {
+  if (got < min && max >= kUnboundedFrom) {
+    return "must be at least " + std::to_string(min) + ", got " + std::to_string(got);
+  }
+  return "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + std::to_string(got);
+}
+
+std::optional<int64_t> read_int(const Field& f, int64_t min, int64_t max) {
+  if (!expect_type(f, toml::node_type::integer)) {
+    return std::nullopt;
+  }
+  int64_t value = f.node.as_integer()->get();
+  if (value < min || value > max) {
+    f.fail(range_message(min, max, value));
+    return std::nullopt;
+  }
+  return value;
+}
+
+// The range check in read_int is what makes the narrowing cast safe; callers never pass a wider range.
+template <typename T>
+void set_int(const Field& f, T& out, int64_t min, int64_t max = std::numeric_limits<T>::max()) {
+  static_assert(std::numeric_limits<T>::max() <= std::numeric_limits<int64_t>::max());
+  if (auto value = read_int(f, min, max)) {
+    out = static_cast<T>(*value);
+  }
+}
+
+void set_seconds(const Field& f, Seconds& out, int64_t min) {
+  if (auto value = read_int(f, min, kMaxSeconds)) {
+    out = Seconds{*value};
+  }
+}
+
+void set_bool(const Field& f, bool& out) {
+  if (expect_type(f, toml::node_type::boolean)) {
+    out = f.node.as_boolean()->get();
+  }
+}
+
+bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+
+enum class Text {
+  kAny,           // free text (banners): only NUL is refused, C APIs would truncate there
+  kLine,          // ends up in an HTTP header or a file path: no control characters (header injection)
+  kNonEmptyLine,  // as kLine, and an empty value is a mistake
+};
+
+std::optional<std::string> read_text(const Field& f, Text rule) {
+  if (!expect_type(f, toml::node_type::string)) {
+    return std::nullopt;
+  }
+  const std::string& text = f.node.as_string()->get();
+  if (rule == Text::kAny && text.find('\0') != std::string::npos) {
+    f.fail("must not contain NUL characters");
+    return std::nullopt;
+  }
+  if (rule != Text::kAny && std::any_of(text.begin(), text.end(), is_control)) {
+    f.fail("must not contain control characters");
+    return std::nullopt;
+  }
+  if (rule == Text::kNonEmptyLine && text.empty()) {
+    f.fail("must not be empty");
+    return std::nullopt;
+  }
+  return text;
+}
+
+void set_text(const Field& f, std::string& out, Text rule) {
+  if (auto text = read_text(f, rule)) {
+    out = std::move(*text);
+  }
+}
+
+template <typename E>
+struct EnumName {
+  std::string_view name;
+  E value;
+};
+
+template <typename E, size_t N>
+std::string_view name_of(const std::array<EnumName<E>, N>& names, E value) {
+  for (const auto& entry : names) {
+    if (entry.value == value) {
+      return entry.name;
+    }
+  }
+  return "?";
+}
+
+template <typename E, size_t N>
+void set_enum(const Field& f, E& out, const std::array<EnumName<E>, N>& names) {
+  auto text = read_text(f, Text::kAny);
+  if (!text) {
+    return;
+  }
+  std::string allowed;
+  for (const auto& entry : names) {
+    if (entry.name == *text) {
+      out = entry.value;
+      return;
+    }
+    allowed += allowed.empty() ? "" : ", ";
+    allowed += quoted(entry.name);
+  }
+  f.fail(quoted(*text) + " is not one of " + allowed);
+}
+
+constexpr std::array<EnumName<TlsVersion>, 2> kTlsVersions{{
+    {"1.2", TlsVersion::kTls12},
+    {"1.3", TlsVersion::kTls13},
+}};
+constexpr std::array<EnumName<AuthMethod>, 1> kAuthMethods{{
+    {"plain", AuthMethod::kPlain},
+}};
+constexpr std::array<EnumName<Driver>, 3> kDrivers{{
+    {"socket", Driver::kSocket},
+    {"af_xdp", Driver::kAfXdp},
+    {"dpdk", Driver::kDpdk},
+}};
+constexpr std::array<EnumName<log::Level>, 4> kLogLevels{{
+    {"error", log::Level::kError},
+    {"warning", log::Level::kWarning},
+    {"info", log::Level::kInfo},
+    {"debug", log::Level::kDebug},
+}};
+
+// Calls fn with one Field per element, each with its own "key[i]" path and line.
+template <typename Fn>
+void for_each_element(const Field& f, Fn&& fn) {
+  if (!expect_type(f, toml::node_type::array)) {
+    return;
+  }
+  const toml::array& array = *f.node.as_array();
+  for (size_t i = 0; i < array.size(); ++i) {
+    const toml::node& element = array[i];
+    uint32_t line = line_of(element.source());
+    fn(Field{element, f.path + "[" + std::to_string(i) + "]", line != 0 ? line : f.line, f.ctx});
+  }
+}
+
+std::optional<uint8_t> parse_prefix_length(std::string_view text) {
+  unsigned length = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), length);
+  if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size() || length > 32) {
+    return std::nullopt;
+  }
+  return static_cast<uint8_t>(length);
+}
+
+// Diagnoses each way a prefix can be wrong separately: "host bits set" deserves its own hint.
+std::optional<Ipv4Prefix> read_prefix(const Field& f, std::string_view text, uint8_t min_length, uint8_t max_length) {
+  auto slash = text.find('/');
+  std::optional<uint32_t> addr;
+  std::optional<uint8_t> length;
+  if (slash != std::string_view::npos) {
+    addr = parse_ipv4(text.substr(0, slash));
+    length = parse_prefix_length(text.substr(slash + 1));
+  }
+  if (!addr || !length) {
+    f.fail("expected an IPv4 prefix like 10.0.0.0/8, got " + quoted(text));
+    return std::nullopt;
+  }
+  if (*length < min_length || *length > max_length) {
+    f.fail("prefix length must be between " + std::to_string(min_length) + " and " + std::to_string(max_length) +
+           ", got " + std::to_string(*length));
+    return std::nullopt;
+  }
+  Ipv4Prefix prefix{*addr, *length};
+  // A typo in the network part must not silently widen or move the range.
+  if ((*addr & ~prefix.netmask()) != 0) {
+    Ipv4Prefix masked{*addr & prefix.netmask(), *length};
+    f.fail("host bits are set in " + quoted(text) + "; did you mean " +
+           quoted(format_ipv4(masked.network) + "/" + std::to_string(masked.length)) + "?");
+    return std::nullopt;
+  }
+  return prefix;
+}
+
+// Mirrors the kernel's dev_valid_name(), so a bad name fails here rather than at TUN creation.
+bool is_valid_device_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxDeviceNameLength || name == "." || name == "..") {
+    return false;
+  }
+  return std::none_of(name.begin(), name.end(),
+                      [](char c) { return c == '/' || c == ':' || is_space(c) || is_control(c); });
+}
+
+bool is_domain_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+// Domains are pushed to clients in X-CSTP headers; anything odd is a typo or an injection attempt.
+bool is_valid_domain(std::string_view name) {
+  if (name.empty() || name.size() > kMaxDomainLength) {
+    return false;
+  }
+  while (true) {
+    auto dot = name.find('.');
+    std::string_view label = name.substr(0, dot);
+    if (label.empty() || label.size() > kMaxLabelLength || !std::all_of(label.begin(), label.end(), is_domain_char)) {
+      return false;
+    }
+    if (dot == std::string_view::npos) {
+      return true;
+    }
+    name.remove_prefix(dot + 1);
+  }
+}
+
+// ---- per-key readers that need more than a range or a name table ----
+
+void read_bind(const Field& f, Config& c) {
+  auto text = read_text(f, Text::kLine);
+  if (!text) {
+    return;
+  }
+  if (!parse_ipv4(*text)) {
+    f.fail("expected an IPv4 address like 0.0.0.0, got " + quoted(*text));
+    return;
+  }
+  c.server.bind = std::move(*text);
+}
+
+void read_device(const Field& f, Config& c) {
+  auto text = read_text(f, Text::kAny);
+  if (!text) {
+    return;
+  }
+  if (!is_valid_device_name(*text)) {
+    f.fail(quoted(*text) +
+           " is not a valid interface name (1 to 15 characters, no '/', ':' or whitespace, "
+           "not '.' or '..')");
+    return;
+  }
+  c.network.device = std::move(*text);
+}
+
+void read_ipv4_network(const Field& f, Config& c) {
+  auto text = read_text(f, Text::kAny);
+  if (!text) {
+    return;
+  }
+  if (auto prefix = read_prefix(f, *text, kMinPoolPrefix, kMaxPoolPrefix)) {
+    c.network.ipv4_network = *prefix;
+  }
+}
+
+void read_routes(const Field& f, Config& c) {
+  c.network.routes.clear();
+  c.network.default_route = false;
+  for_each_element(f, [&c](const Field& element) {
+    auto text = read_text(element, Text::kAny);
+    if (!text) {
+      return;
+    }
+    if (*text == "default") {
+      c.network.default_route = true;
+      return;
+    }
+    // Pushing 0.0.0.0/0 as a split-include route is not how clients expect a full tunnel to be announced.
+    if (*text == "0.0.0.0/0") {
+      element.fail("use \"default\" for a full tunnel, not '0.0.0.0/0'");
+      return;
+    }
+    if (auto prefix = read_prefix(element, *text, 1, 32)) {
+      c.network.routes.push_back(*prefix);
+    }
+  });
+}
+
+void read_dns_servers(const Field& f, Config& c) {
+  c.network.dns_servers.clear();
+  for_each_element(f, [&c](const Field& element) {
+    auto text = read_text(element, Text::kAny);
+    if (!text) {
+      return;
+    }
+    if (auto addr = parse_ipv4(*text)) {
+      c.network.dns_servers.push_back(*addr);
+    } else {
+      element.fail("expected an IPv4 address like 1.1.1.1, got " + quoted(*text));
+    }
+  });
+}
+
+bool check_domain(const Field& f, const std::string& name) {
+  if (is_valid_domain(name)) {
+    return true;
+  }
+  f.fail(quoted(name) + " is not a valid domain name");
+  return false;
+}
+
+void read_split_dns(const Field& f, Config& c) {
+  c.network.split_dns.clear();
+  for_each_element(f, [&c](const Field& element) {
+    auto text = read_text(element, Text::kAny);
+    if (text && check_domain(element, *text)) {
+      c.network.split_dns.push_back(std::move(*text));
+    }
+  });
+}
+
+void read_default_domain(const Field& f, Config& c) {
+  auto text = read_text(f, Text::kAny);
+  // Empty is the documented "none"; anything else must be a real domain.
+  if (text && (text->empty() || check_domain(f, *text))) {
+    c.network.default_domain = std::move(*text);
+  }
+}
+
+// ---- the schema: every section and key that exists; anything else is reported ----
+
+using ReadFn = void (*)(const Field&, Config&);
+
+struct KeySpec {
+  std::string_view name;
+  ReadFn read;
+};
+
+struct SectionSpec {
+  std::string_view name;
+  std::span<const KeySpec> keys;
+};
+
+constexpr KeySpec kServerKeys[] = {
+    {"bind", read_bind},
+    {"tcp_port", [](const Field& f, Config& c) { set_int(f, c.server.tcp_port, 1); }},
+    {"dtls_port", [](const Field& f, Config& c) { set_int(f, c.server.dtls_port, 1); }},
+    {"listen_backlog", [](const Field& f, Config& c) { set_int(f, c.server.listen_backlog, 1, kMaxListenBacklog); }},
+    {"handshake_timeout", [](const Field& f, Config& c) { set_seconds(f, c.server.handshake_timeout, 1); }},
+    {"request_timeout", [](const Field& f, Config& c) { set_seconds(f, c.server.request_timeout, 1); }},
+    {"auth_timeout", [](const Field& f, Config& c) { set_seconds(f, c.server.auth_timeout, 1); }},
+    {"max_requests_per_connection",
+     [](const Field& f, Config& c) { set_int(f, c.server.max_requests_per_connection, 1); }},
+    {"server_name", [](const Field& f, Config& c) { set_text(f, c.server.server_name, Text::kNonEmptyLine); }},
+    {"banner", [](const Field& f, Config& c) { set_text(f, c.server.banner, Text::kAny); }},
+    {"pre_login_banner", [](const Field& f, Config& c) { set_text(f, c.server.pre_login_banner, Text::kAny); }},
+};
+
+constexpr KeySpec kCryptoKeys[] = {
+    {"cert_file", [](const Field& f, Config& c) { set_text(f, c.crypto.cert_file, Text::kNonEmptyLine); }},
+    {"key_file", [](const Field& f, Config& c) { set_text(f, c.crypto.key_file, Text::kNonEmptyLine); }},
+    {"min_tls_version", [](const Field& f, Config& c) { set_enum(f, c.crypto.min_tls_version, kTlsVersions); }},
+};
+
+constexpr KeySpec kAuthKeys[] = {
+    {"method", [](const Field& f, Config& c) { set_enum(f, c.auth.method, kAuthMethods); }},
+    {"passwd_file", [](const Field& f, Config& c) { set_text(f, c.auth.passwd_file, Text::kNonEmptyLine); }},
+    {"max_password_tries", [](const Field& f, Config& c) { set_int(f, c.auth.max_password_tries, 1); }},
+};
+
+constexpr KeySpec kNetworkKeys[] = {
+    {"device", read_device},
+    {"ipv4_network", read_ipv4_network},
+    {"routes", read_routes},
+    {"dns_servers", read_dns_servers},
+    {"split_dns", read_split_dns},
+    {"default_domain", read_default_domain},
+    {"mtu", [](const Field& f, Config& c) { set_int(f, c.network.mtu, kMinMtu, kMaxMtu); }},
+};
+
+constexpr KeySpec kSecurityKeys[] = {
+    {"max_ban_score", [](const Field& f, Config& c) { set_int(f, c.security.max_ban_score, 0); }},
+};
+
+constexpr KeySpec kSessionKeys[] = {
+    {"max_clients", [](const Field& f, Config& c) { set_int(f, c.session.max_clients, 0); }},
+    {"max_same_clients", [](const Field& f, Config& c) { set_int(f, c.session.max_same_clients, 0); }},
+    {"cookie_timeout", [](const Field& f, Config& c) { set_seconds(f, c.session.cookie_timeout, 1); }},
+    {"dpd", [](const Field& f, Config& c) { set_seconds(f, c.session.dpd, 1); }},
+    {"keepalive", [](const Field& f, Config& c) { set_seconds(f, c.session.keepalive, 1); }},
+    {"idle_timeout", [](const Field& f, Config& c) { set_seconds(f, c.session.idle_timeout, 0); }},
+    {"predictable_ips", [](const Field& f, Config& c) { set_bool(f, c.session.predictable_ips); }},
+};
+
+constexpr KeySpec kDatapathKeys[] = {
+    {"driver", [](const Field& f, Config& c) { set_enum(f, c.datapath.driver, kDrivers); }},
+};
+
+constexpr KeySpec kMonitoringKeys[] = {
+    {"log_level", [](const Field& f, Config& c) { set_enum(f, c.monitoring.log_level, kLogLevels); }},
+};
+
+constexpr KeySpec kPerformanceKeys[] = {
+    {"tun_queues", [](const Field& f, Config& c) { set_int(f, c.performance.tun_queues, 1, kMaxTunQueues); }},
+};
+
+constexpr SectionSpec kSections[] = {
+    {"server", kServerKeys},     {"crypto", kCryptoKeys},         {"auth", kAuthKeys},
+    {"network", kNetworkKeys},   {"security", kSecurityKeys},     {"session", kSessionKeys},
+    {"datapath", kDatapathKeys}, {"monitoring", kMonitoringKeys}, {"performance", kPerformanceKeys},
+};
+
+const SectionSpec* find_section(std::string_view name) {
+  for (const auto& section : kSections) {
+    if (section.name == name) {
+      return &section;
+    }
+  }
+  return nullptr;
+}
+
+const KeySpec* find_key(const SectionSpec& section, std::string_view name) {
+  for (const auto& key : section.keys) {
+    if (key.name == name) {
+      return &key;
+    }
+  }
+  return nullptr;
+}
+
+void read_section(const SectionSpec& spec, const toml::table& table, Context& ctx) {
+  for (const auto& [key, node] : table) {
+    std::string path = std::string(spec.name) + "." + std::string(key.str());
+    const KeySpec* key_spec = find_key(spec, key.str());
+    if (key_spec == nullptr) {
+      // The key's own position: a nested table's node may point elsewhere.
+      ctx.errors.push_back(ConfigError{path, line_of(key.source()),
+                                       "unknown key " + quoted(key.str()) + " in [" + std::string(spec.name) + "]"});
+      continue;
+    }
+    uint32_t line = line_of(node, key);
+    ctx.lines[path] = line;
+    key_spec->read(Field{node, std::move(path), line, &ctx}, ctx.config);
+  }
+}
+
+void read_document(const toml::table& root, Context& ctx) {
+  for (const auto& [key, node] : root) {
+    std::string name(key.str());
+    const SectionSpec* spec = find_section(name);
+    uint32_t line = line_of(key.source());
+    if (spec == nullptr) {
+      std::string message =
+          node.is_table() ? "unknown section [" + name + "]" : "unknown key " + quoted(name) + " outside any section";
+      ctx.errors.push_back(ConfigError{name, line, std::move(message)});
+      continue;
+    }
+    if (!node.is_table()) {
+      ctx.errors.push_back(ConfigError{name, line, "expected a table ([" + name + "]), got " + type_name(node.type())});
+      continue;
+    }
+    read_section(*spec, *node.as_table(), ctx);
+  }
+}
+
+// Checks that need the whole Config rather than one value. Runs after reading, so it uses recorded lines.
+void validate(Context& ctx) {
+  const Config& c = ctx.config;
+  if (c.datapath.driver != Driver::kSocket) {
+    auto it = ctx.lines.find("datapath.driver");
+    ctx.errors.push_back(
+        ConfigError{"datapath.driver", it == ctx.lines.end() ? 0 : it->second,
+                    "driver " + quoted(name_of(kDrivers, c.datapath.driver)) + " is not available in this build yet"});
+  }
+}
+
+ParseResult failed(std::vector<ConfigError> errors) { return ParseResult{nullptr, std::move(errors)}; }
+
+ParseResult parse_document(std::string_view toml_text, std::string_view source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    return failed({ConfigError{"", line_of(e.source()), std::string(e.description())}});
+  }
+  Context ctx;
+  read_document(root, ctx);
+  validate(ctx);
+  if (!ctx.errors.empty()) {
+    // The table iterates keys alphabetically; file order is what a reader of the file expects.
+    std::stable_sort(ctx.errors.begin(), ctx.errors.end(),
+                     [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
+    return failed(std::move(ctx.errors));
+  }
+  return ParseResult{std::make_shared<const Config>(std::move(ctx.config)), {}};
+}
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+
+  [[nodiscard]] int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string cannot_read(const std::string& path, int error) {
+  return "cannot read '" + path + "': " + std::generic_category().message(error);
+}
+
+// Returns an error message, or nullopt with the contents in `out`.
+std::optional<std::string> read_whole_file(const std::string& path, std::string& out) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    return cannot_read(path, errno);
+  }
+  char buffer[16384];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return cannot_read(path, errno);
+    }
+    if (n == 0) {
+      return std::nullopt;
+    }
+    out.append(buffer, static_cast<size_t>(n));
+    if (out.size() > kMaxFileBytes) {
+      return "cannot read '" + path + "': larger than " + std::to_string(kMaxFileBytes) + " bytes";
+    }
+  }
+}
+
+ParseResult internal_error(const char* what) {
+  return failed({ConfigError{"", 0, std::string("internal error while reading the config: ") + what}});
+}
+
+}  // namespace
+
+std::string format_error(std::string_view source_name, const ConfigError& error) {
+  std::string out(source_name);
+  if (error.line != 0) {
+    out += ":" + std::to_string(error.line);
+  }
+  out += ": ";
+  if (!error.key.empty()) {
+    out += error.key + ": ";
+  }
+  out += error.message;
+  return out;
+}
+
+ParseResult parse(std::string_view toml_text, std::string_view source_name) {
+  // Only allocation failure can get here; the component promises callers no exceptions.
+  try {
+    return parse_document(toml_text, source_name);
+  } catch (const std::exception& e) {
+    return internal_error(e.what());
+  }
+}
+
+ParseResult parse_file(const std::string& path) {
+  try {
+    std::string text;
+    if (auto error = read_whole_file(path, text)) {
+      return failed({ConfigError{"", 0, std::move(*error)}});
+    }
+    return parse(text, path);
+  } catch (const std::exception& e) {
+    return internal_error(e.what());
+  }
+}
+
+}  // namespace ocm::config

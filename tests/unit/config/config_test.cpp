@@ -1,0 +1,576 @@
+#include "ocm/config/config.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace ocm::config {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Names parameterised cases after their `name` field; a plain functor because gtest's macro already has a
+// parameter called `info` that a lambda would shadow.
+struct CaseName {
+  template <typename Case>
+  std::string operator()(const ::testing::TestParamInfo<Case>& param_info) const {
+    return param_info.param.name;
+  }
+};
+
+constexpr uint32_t kIp192_168_100_0 = 0xC0A86400;
+constexpr uint32_t kIp10_0_0_0 = 0x0A000000;
+constexpr uint32_t kIp1_1_1_1 = 0x01010101;
+
+// Joins every error into one string so a failed expectation shows what the parser actually said.
+std::string describe(const ParseResult& result) {
+  std::string out;
+  for (const auto& error : result.errors) {
+    out += format_error("<test>", error) + "\n";
+  }
+  return out;
+}
+
+const Config& parse_ok(std::string_view text, ParseResult& holder) {
+  holder = parse(text);
+  EXPECT_TRUE(holder.errors.empty()) << describe(holder);
+  if (!holder.config) {
+    static const Config kEmpty;
+    ADD_FAILURE() << "no config returned";
+    return kEmpty;
+  }
+  return *holder.config;
+}
+
+void expect_same(const Config& got, const Config& want) {
+  EXPECT_EQ(got.server.bind, want.server.bind);
+  EXPECT_EQ(got.server.tcp_port, want.server.tcp_port);
+  EXPECT_EQ(got.server.dtls_port, want.server.dtls_port);
+  EXPECT_EQ(got.server.listen_backlog, want.server.listen_backlog);
+  EXPECT_EQ(got.server.handshake_timeout.count(), want.server.handshake_timeout.count());
+  EXPECT_EQ(got.server.request_timeout.count(), want.server.request_timeout.count());
+  EXPECT_EQ(got.server.auth_timeout.count(), want.server.auth_timeout.count());
+  EXPECT_EQ(got.server.max_requests_per_connection, want.server.max_requests_per_connection);
+  EXPECT_EQ(got.server.server_name, want.server.server_name);
+  EXPECT_EQ(got.server.banner, want.server.banner);
+  EXPECT_EQ(got.server.pre_login_banner, want.server.pre_login_banner);
+  EXPECT_EQ(got.crypto.cert_file, want.crypto.cert_file);
+  EXPECT_EQ(got.crypto.key_file, want.crypto.key_file);
+  EXPECT_EQ(got.crypto.min_tls_version, want.crypto.min_tls_version);
+  EXPECT_EQ(got.auth.method, want.auth.method);
+  EXPECT_EQ(got.auth.passwd_file, want.auth.passwd_file);
+  EXPECT_EQ(got.auth.max_password_tries, want.auth.max_password_tries);
+  EXPECT_EQ(got.network.device, want.network.device);
+  EXPECT_EQ(got.network.ipv4_network, want.network.ipv4_network);
+  EXPECT_EQ(got.network.routes, want.network.routes);
+  EXPECT_EQ(got.network.default_route, want.network.default_route);
+  EXPECT_EQ(got.network.dns_servers, want.network.dns_servers);
+  EXPECT_EQ(got.network.split_dns, want.network.split_dns);
+  EXPECT_EQ(got.network.default_domain, want.network.default_domain);
+  EXPECT_EQ(got.network.mtu, want.network.mtu);
+  EXPECT_EQ(got.security.max_ban_score, want.security.max_ban_score);
+  EXPECT_EQ(got.session.max_clients, want.session.max_clients);
+  EXPECT_EQ(got.session.max_same_clients, want.session.max_same_clients);
+  EXPECT_EQ(got.session.cookie_timeout.count(), want.session.cookie_timeout.count());
+  EXPECT_EQ(got.session.dpd.count(), want.session.dpd.count());
+  EXPECT_EQ(got.session.keepalive.count(), want.session.keepalive.count());
+  EXPECT_EQ(got.session.idle_timeout.count(), want.session.idle_timeout.count());
+  EXPECT_EQ(got.session.predictable_ips, want.session.predictable_ips);
+  EXPECT_EQ(got.datapath.driver, want.datapath.driver);
+  EXPECT_EQ(got.monitoring.log_level, want.monitoring.log_level);
+  EXPECT_EQ(got.performance.tun_queues, want.performance.tun_queues);
+}
+
+// Every key set to something other than its default, so a key wired to the wrong field shows up.
+constexpr const char* kFullConfig = R"(# a comment
+[server]
+bind = "127.0.0.1"
+tcp_port = 8443
+dtls_port = 8444
+listen_backlog = 128
+handshake_timeout = 5
+request_timeout = 15
+auth_timeout = 120
+max_requests_per_connection = 16
+server_name = "vpn.example.com"
+banner = """
+Welcome.
+Be nice."""
+pre_login_banner = "Authorised users only"
+
+[crypto]
+cert_file = "/tmp/c.crt"
+key_file = "/tmp/c.key"
+min_tls_version = "1.3"
+
+[auth]
+method = "plain"
+passwd_file = "/tmp/passwd"
+max_password_tries = 5
+
+[network]
+device = "tun-vpn0"
+ipv4_network = "10.20.0.0/16"
+routes = ["10.0.0.0/8", "default", "172.16.0.0/12"]
+dns_servers = ["1.1.1.1", "8.8.8.8"]
+split_dns = ["corp.example.com", "lab.internal"]
+default_domain = "example.com"
+mtu = 1300
+
+[security]
+max_ban_score = 80
+
+[session]
+max_clients = 1000
+max_same_clients = 2
+cookie_timeout = 600
+dpd = 60
+keepalive = 300
+idle_timeout = 3600
+predictable_ips = false
+
+[datapath]
+driver = "socket"
+
+[monitoring]
+log_level = "debug"
+
+[performance]
+tun_queues = 4
+)";
+
+TEST(ConfigParse, FullConfigSetsEveryField) {
+  ParseResult holder;
+  const Config& c = parse_ok(kFullConfig, holder);
+
+  Config want;
+  want.server.bind = "127.0.0.1";
+  want.server.tcp_port = 8443;
+  want.server.dtls_port = 8444;
+  want.server.listen_backlog = 128;
+  want.server.handshake_timeout = Seconds{5};
+  want.server.request_timeout = Seconds{15};
+  want.server.auth_timeout = Seconds{120};
+  want.server.max_requests_per_connection = 16;
+  want.server.server_name = "vpn.example.com";
+  want.server.banner = "Welcome.\nBe nice.";
+  want.server.pre_login_banner = "Authorised users only";
+  want.crypto.cert_file = "/tmp/c.crt";
+  want.crypto.key_file = "/tmp/c.key";
+  want.crypto.min_tls_version = TlsVersion::kTls13;
+  want.auth.passwd_file = "/tmp/passwd";
+  want.auth.max_password_tries = 5;
+  want.network.device = "tun-vpn0";
+  want.network.ipv4_network = Ipv4Prefix{0x0A140000, 16};
+  want.network.routes = {Ipv4Prefix{kIp10_0_0_0, 8}, Ipv4Prefix{0xAC100000, 12}};
+  want.network.default_route = true;
+  want.network.dns_servers = {kIp1_1_1_1, 0x08080808};
+  want.network.split_dns = {"corp.example.com", "lab.internal"};
+  want.network.default_domain = "example.com";
+  want.network.mtu = 1300;
+  want.security.max_ban_score = 80;
+  want.session.max_clients = 1000;
+  want.session.max_same_clients = 2;
+  want.session.cookie_timeout = Seconds{600};
+  want.session.dpd = Seconds{60};
+  want.session.keepalive = Seconds{300};
+  want.session.idle_timeout = Seconds{3600};
+  want.session.predictable_ips = false;
+  want.monitoring.log_level = log::Level::kDebug;
+  want.performance.tun_queues = 4;
+  expect_same(c, want);
+}
+
+TEST(ConfigParse, EmptyDocumentGivesDefaults) {
+  ParseResult holder;
+  expect_same(parse_ok("", holder), Config{});
+}
+
+TEST(ConfigParse, EmptySectionsGiveDefaults) {
+  ParseResult holder;
+  const Config& c = parse_ok(
+      "[server]\n[crypto]\n[auth]\n[network]\n[security]\n[session]\n[datapath]\n[monitoring]\n[performance]\n",
+      holder);
+  expect_same(c, Config{});
+  // Spell out the defaults the acceptance tests rely on, not only "whatever Config{} says".
+  EXPECT_EQ(c.server.bind, "0.0.0.0");
+  EXPECT_EQ(c.server.tcp_port, 443);
+  EXPECT_EQ(c.network.ipv4_network, (Ipv4Prefix{kIp192_168_100_0, 24}));
+  EXPECT_TRUE(c.network.routes.empty());
+  EXPECT_FALSE(c.network.default_route);
+  EXPECT_EQ(c.datapath.driver, Driver::kSocket);
+  EXPECT_EQ(c.monitoring.log_level, log::Level::kInfo);
+}
+
+TEST(ConfigParse, ShippedSampleParses) {
+  const std::string path = std::string(OCM_SOURCE_ROOT) + "/config/ocserv-modern.toml";
+  ParseResult result = parse_file(path);
+  ASSERT_TRUE(result.errors.empty()) << describe(result);
+  ASSERT_NE(result.config, nullptr);
+
+  // The sample documents the defaults; only the acceptance-test routes and DNS differ from them.
+  Config want;
+  want.network.routes = {Ipv4Prefix{kIp10_0_0_0, 8}};
+  want.network.dns_servers = {kIp1_1_1_1};
+  expect_same(*result.config, want);
+
+  const Config& c = *result.config;
+  EXPECT_EQ(c.server.bind, "0.0.0.0");
+  EXPECT_EQ(c.server.tcp_port, 443);
+  EXPECT_EQ(c.server.dtls_port, 443);
+  EXPECT_EQ(c.crypto.cert_file, "/etc/ocserv-modern/server.crt");
+  EXPECT_EQ(c.crypto.key_file, "/etc/ocserv-modern/server.key");
+  EXPECT_EQ(c.auth.method, AuthMethod::kPlain);
+  EXPECT_EQ(c.auth.passwd_file, "/etc/ocserv-modern/passwd");
+  EXPECT_EQ(c.network.device, "vpns");
+  EXPECT_EQ(c.network.ipv4_network, (Ipv4Prefix{kIp192_168_100_0, 24}));
+  EXPECT_EQ(c.network.mtu, 1400u);
+  EXPECT_EQ(c.security.max_ban_score, 0u);
+  EXPECT_EQ(c.session.max_clients, 0u);
+  EXPECT_EQ(c.session.max_same_clients, 0u);
+  EXPECT_EQ(c.datapath.driver, Driver::kSocket);
+}
+
+// ---- accepted values, boundaries included ----
+
+struct ValueCase {
+  const char* name;
+  const char* toml;
+  void (*check)(const Config&);
+};
+
+class ConfigValueTest : public ::testing::TestWithParam<ValueCase> {};
+
+TEST_P(ConfigValueTest, Accepted) {
+  ParseResult holder;
+  const Config& c = parse_ok(GetParam().toml, holder);
+  GetParam().check(c);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ConfigValueTest,
+    ::testing::Values(
+        ValueCase{"PortMin", "[server]\ntcp_port = 1", [](const Config& c) { EXPECT_EQ(c.server.tcp_port, 1); }},
+        ValueCase{"PortMax", "[server]\ntcp_port = 65535\ndtls_port = 65535",
+                  [](const Config& c) {
+                    EXPECT_EQ(c.server.tcp_port, 65535);
+                    EXPECT_EQ(c.server.dtls_port, 65535);
+                  }},
+        ValueCase{"MtuMin", "[network]\nmtu = 576", [](const Config& c) { EXPECT_EQ(c.network.mtu, 576u); }},
+        ValueCase{"MtuMax", "[network]\nmtu = 9000", [](const Config& c) { EXPECT_EQ(c.network.mtu, 9000u); }},
+        ValueCase{"TunQueuesMax", "[performance]\ntun_queues = 64",
+                  [](const Config& c) { EXPECT_EQ(c.performance.tun_queues, 64u); }},
+        ValueCase{"IdleTimeoutZero", "[session]\nidle_timeout = 0",
+                  [](const Config& c) { EXPECT_EQ(c.session.idle_timeout.count(), 0); }},
+        ValueCase{"PoolShortest", "[network]\nipv4_network = \"10.0.0.0/8\"",
+                  [](const Config& c) {
+                    EXPECT_EQ(c.network.ipv4_network, (Ipv4Prefix{kIp10_0_0_0, 8}));
+                  }},
+        ValueCase{"PoolLongest", "[network]\nipv4_network = \"10.0.0.4/30\"",
+                  [](const Config& c) {
+                    EXPECT_EQ(c.network.ipv4_network, (Ipv4Prefix{0x0A000004, 30}));
+                  }},
+        ValueCase{"DefaultRouteOnly", "[network]\nroutes = [\"default\"]",
+                  [](const Config& c) {
+                    EXPECT_TRUE(c.network.default_route);
+                    EXPECT_TRUE(c.network.routes.empty());
+                  }},
+        ValueCase{"DefaultRouteWithSplitRoutes", "[network]\nroutes = [\"192.168.0.0/16\", \"default\"]",
+                  [](const Config& c) {
+                    EXPECT_TRUE(c.network.default_route);
+                    EXPECT_EQ(c.network.routes, (std::vector<Ipv4Prefix>{{0xC0A80000, 16}}));
+                  }},
+        ValueCase{"HostRoute", "[network]\nroutes = [\"10.1.2.3/32\"]",
+                  [](const Config& c) {
+                    EXPECT_FALSE(c.network.default_route);
+                    EXPECT_EQ(c.network.routes, (std::vector<Ipv4Prefix>{{0x0A010203, 32}}));
+                  }},
+        ValueCase{"EmptyArrays", "[network]\nroutes = []\ndns_servers = []\nsplit_dns = []",
+                  [](const Config& c) {
+                    EXPECT_TRUE(c.network.routes.empty());
+                    EXPECT_TRUE(c.network.dns_servers.empty());
+                    EXPECT_TRUE(c.network.split_dns.empty());
+                  }},
+        ValueCase{"Tls13", "[crypto]\nmin_tls_version = \"1.3\"",
+                  [](const Config& c) { EXPECT_EQ(c.crypto.min_tls_version, TlsVersion::kTls13); }},
+        ValueCase{"LogLevelError", "[monitoring]\nlog_level = \"error\"",
+                  [](const Config& c) { EXPECT_EQ(c.monitoring.log_level, log::Level::kError); }},
+        ValueCase{"LogLevelWarning", "[monitoring]\nlog_level = \"warning\"",
+                  [](const Config& c) { EXPECT_EQ(c.monitoring.log_level, log::Level::kWarning); }},
+        ValueCase{"DottedKeysAtTopLevel", "network.mtu = 1280\nserver.tcp_port = 4433",
+                  [](const Config& c) {
+                    EXPECT_EQ(c.network.mtu, 1280u);
+                    EXPECT_EQ(c.server.tcp_port, 4433);
+                  }},
+        ValueCase{"InlineTable", "network = { mtu = 1280 }", [](const Config& c) { EXPECT_EQ(c.network.mtu, 1280u); }},
+        ValueCase{"LongestDeviceName", "[network]\ndevice = \"abcdefghijklmno\"",
+                  [](const Config& c) { EXPECT_EQ(c.network.device, "abcdefghijklmno"); }},
+        ValueCase{"LargeLimits", "[session]\nmax_clients = 4294967295",
+                  [](const Config& c) { EXPECT_EQ(c.session.max_clients, 4294967295u); }}),
+    CaseName{});
+
+// ---- every kind of error: right key, right line, useful message ----
+
+struct ErrorCase {
+  const char* name;
+  const char* toml;
+  const char* key;
+  uint32_t line;
+  const char* message;  // substring of the expected message
+};
+
+class ConfigErrorTest : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ConfigErrorTest, Reported) {
+  const ErrorCase& tc = GetParam();
+  ParseResult result = parse(tc.toml);
+  EXPECT_EQ(result.config, nullptr);
+  ASSERT_EQ(result.errors.size(), 1u) << describe(result);
+  const ConfigError& error = result.errors[0];
+  EXPECT_EQ(error.key, tc.key);
+  EXPECT_EQ(error.line, tc.line);
+  EXPECT_THAT(error.message, HasSubstr(tc.message));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ConfigErrorTest,
+    ::testing::Values(
+        // Unknown names: a typo must never fall back to a default silently.
+        ErrorCase{"UnknownKey", "[network]\nmtu = 1400\nmtux = 1400\n", "network.mtux", 3,
+                  "unknown key 'mtux' in [network]"},
+        ErrorCase{"UnknownSection", "[server]\ntcp_port = 443\n\n[netwrok]\nmtu = 1400\n", "netwrok", 4,
+                  "unknown section [netwrok]"},
+        ErrorCase{"UnknownTopLevelKey", "\nmtu = 1400\n", "mtu", 2, "unknown key 'mtu' outside any section"},
+        ErrorCase{"UnknownSubtable", "[network]\nmtu = 1400\n[network.extra]\nx = 1\n", "network.extra", 3,
+                  "unknown key 'extra' in [network]"},
+        ErrorCase{"SectionNotATable", "server = 443\n", "server", 1, "expected a table"},
+        ErrorCase{"SectionArrayOfTables", "[[server]]\ntcp_port = 443\n", "server", 1,
+                  "expected a table ([server]), got an array"},
+        // Wrong types.
+        ErrorCase{"StringForInteger", "[server]\ntcp_port = \"443\"\n", "server.tcp_port", 2,
+                  "expected an integer, got a string"},
+        ErrorCase{"FloatForInteger", "[network]\nmtu = 1400.0\n", "network.mtu", 2, "expected an integer, got a float"},
+        ErrorCase{"BoolForInteger", "[session]\ndpd = true\n", "session.dpd", 2, "expected an integer, got a boolean"},
+        ErrorCase{"IntegerForString", "[crypto]\ncert_file = 1\n", "crypto.cert_file", 2,
+                  "expected a string, got an integer"},
+        ErrorCase{"StringForBool", "[session]\npredictable_ips = \"yes\"\n", "session.predictable_ips", 2,
+                  "expected a boolean, got a string"},
+        ErrorCase{"StringForArray", "[network]\nroutes = \"10.0.0.0/8\"\n", "network.routes", 2,
+                  "expected an array, got a string"},
+        ErrorCase{"TableForString", "[server]\nbind = { a = 1 }\n", "server.bind", 2, "expected a string, got a table"},
+        // Out of range.
+        ErrorCase{"PortZero", "[server]\ntcp_port = 0\n", "server.tcp_port", 2, "must be between 1 and 65535, got 0"},
+        ErrorCase{"PortTooBig", "[server]\ndtls_port = 65536\n", "server.dtls_port", 2,
+                  "must be between 1 and 65535, got 65536"},
+        ErrorCase{"BacklogZero", "[server]\nlisten_backlog = 0\n", "server.listen_backlog", 2,
+                  "must be between 1 and 65535"},
+        ErrorCase{"MtuTooSmall", "[network]\nmtu = 575\n", "network.mtu", 2, "must be between 576 and 9000, got 575"},
+        ErrorCase{"MtuTooBig", "[network]\nmtu = 9001\n", "network.mtu", 2, "must be between 576 and 9000"},
+        ErrorCase{"TunQueuesZero", "[performance]\ntun_queues = 0\n", "performance.tun_queues", 2,
+                  "must be between 1 and 64"},
+        ErrorCase{"TunQueuesTooMany", "[performance]\ntun_queues = 65\n", "performance.tun_queues", 2,
+                  "must be between 1 and 64"},
+        ErrorCase{"DpdZero", "[session]\ndpd = 0\n", "session.dpd", 2, "must be between 1 and"},
+        ErrorCase{"KeepaliveZero", "[session]\nkeepalive = 0\n", "session.keepalive", 2, "must be between 1 and"},
+        ErrorCase{"HandshakeTimeoutZero", "[server]\nhandshake_timeout = 0\n", "server.handshake_timeout", 2,
+                  "must be between 1 and"},
+        ErrorCase{"TimeoutAbsurd", "[server]\nauth_timeout = 99999999999\n", "server.auth_timeout", 2,
+                  "must be between 1 and 31536000"},
+        ErrorCase{"IdleTimeoutNegative", "[session]\nidle_timeout = -1\n", "session.idle_timeout", 2,
+                  "must be between 0 and"},
+        ErrorCase{"MaxClientsNegative", "[session]\nmax_clients = -1\n", "session.max_clients", 2,
+                  "must be at least 0, got -1"},
+        ErrorCase{"MaxClientsTooBig", "[session]\nmax_clients = 4294967296\n", "session.max_clients", 2,
+                  "must be between 0 and 4294967295"},
+        ErrorCase{"PasswordTriesZero", "[auth]\nmax_password_tries = 0\n", "auth.max_password_tries", 2,
+                  "must be at least 1, got 0"},
+        ErrorCase{"MaxRequestsZero", "[server]\nmax_requests_per_connection = 0\n",
+                  "server.max_requests_per_connection", 2, "must be at least 1"},
+        // Addresses and prefixes.
+        ErrorCase{"BadBind", "[server]\nbind = \"0.0.0\"\n", "server.bind", 2, "expected an IPv4 address"},
+        ErrorCase{"HostnameBind", "[server]\nbind = \"localhost\"\n", "server.bind", 2, "expected an IPv4 address"},
+        ErrorCase{"BadPrefix", "[network]\nipv4_network = \"192.168.100.0\"\n", "network.ipv4_network", 2,
+                  "expected an IPv4 prefix like 10.0.0.0/8, got '192.168.100.0'"},
+        ErrorCase{"BadPrefixLength", "[network]\nipv4_network = \"192.168.100.0/abc\"\n", "network.ipv4_network", 2,
+                  "expected an IPv4 prefix"},
+        ErrorCase{"PoolTooLong", "[network]\nipv4_network = \"192.168.100.0/31\"\n", "network.ipv4_network", 2,
+                  "prefix length must be between 8 and 30, got 31"},
+        ErrorCase{"PoolTooShort", "[network]\nipv4_network = \"10.0.0.0/7\"\n", "network.ipv4_network", 2,
+                  "prefix length must be between 8 and 30, got 7"},
+        ErrorCase{"HostBitsSet", "[network]\nipv4_network = \"192.168.100.1/24\"\n", "network.ipv4_network", 2,
+                  "host bits are set in '192.168.100.1/24'; did you mean '192.168.100.0/24'?"},
+        ErrorCase{"BadRouteEntry", "[network]\nroutes = [\"10.0.0.0/8\", \"banana\"]\n", "network.routes[1]", 2,
+                  "expected an IPv4 prefix like 10.0.0.0/8, got 'banana'"},
+        ErrorCase{"RouteOnLaterLine", "[network]\nroutes = [\n  \"10.0.0.0/8\",\n  \"10.1.0.0/8\",\n]\n",
+                  "network.routes[1]", 4, "host bits are set"},
+        ErrorCase{"RouteWrongType", "[network]\nroutes = [\"10.0.0.0/8\", 5]\n", "network.routes[1]", 2,
+                  "expected a string, got an integer"},
+        ErrorCase{"RouteZeroPrefix", "[network]\nroutes = [\"0.0.0.0/0\"]\n", "network.routes[0]", 2,
+                  "use \"default\""},
+        ErrorCase{"RouteDefaultMisspelt", "[network]\nroutes = [\"Default\"]\n", "network.routes[0]", 2,
+                  "expected an IPv4 prefix"},
+        ErrorCase{"BadDns", "[network]\ndns_servers = [\"1.1.1.1\", \"1.1.1\"]\n", "network.dns_servers[1]", 2,
+                  "expected an IPv4 address like 1.1.1.1, got '1.1.1'"},
+        ErrorCase{"DnsWrongType", "[network]\ndns_servers = [16843009]\n", "network.dns_servers[0]", 2,
+                  "expected a string, got an integer"},
+        // Names and free text.
+        ErrorCase{"DeviceWithSlash", "[network]\ndevice = \"a/b\"\n", "network.device", 2,
+                  "'a/b' is not a valid interface name"},
+        ErrorCase{"DeviceTooLong", "[network]\ndevice = \"abcdefghijklmnop\"\n", "network.device", 2,
+                  "is not a valid interface name"},
+        ErrorCase{"DeviceDotDot", "[network]\ndevice = \"..\"\n", "network.device", 2, "is not a valid interface name"},
+        ErrorCase{"DeviceEmpty", "[network]\ndevice = \"\"\n", "network.device", 2, "is not a valid interface name"},
+        ErrorCase{"DeviceSpace", "[network]\ndevice = \"vpn 0\"\n", "network.device", 2,
+                  "is not a valid interface name"},
+        ErrorCase{"EmptyCertFile", "[crypto]\ncert_file = \"\"\n", "crypto.cert_file", 2, "must not be empty"},
+        ErrorCase{"EmptyPasswdFile", "[auth]\npasswd_file = \"\"\n", "auth.passwd_file", 2, "must not be empty"},
+        ErrorCase{"ServerNameWithNewline", "[server]\nserver_name = \"a\\r\\nX-Evil: 1\"\n", "server.server_name", 2,
+                  "must not contain control characters"},
+        ErrorCase{"BannerWithNul", "[server]\nbanner = \"a\\u0000b\"\n", "server.banner", 2,
+                  "must not contain NUL characters"},
+        ErrorCase{"BadSplitDns", "[network]\nsplit_dns = [\"corp.example.com\", \"corp example\"]\n",
+                  "network.split_dns[1]", 2, "'corp example' is not a valid domain name"},
+        ErrorCase{"BadDefaultDomain", "[network]\ndefault_domain = \"a..b\"\n", "network.default_domain", 2,
+                  "is not a valid domain name"},
+        // Enumerations.
+        ErrorCase{"BadDriver", "[datapath]\ndriver = \"netmap\"\n", "datapath.driver", 2,
+                  "'netmap' is not one of 'socket', 'af_xdp', 'dpdk'"},
+        ErrorCase{"DriverDpdkUnavailable", "[datapath]\ndriver = \"dpdk\"\n", "datapath.driver", 2,
+                  "driver 'dpdk' is not available in this build yet"},
+        ErrorCase{"DriverAfXdpUnavailable", "\n[datapath]\ndriver = \"af_xdp\"\n", "datapath.driver", 3,
+                  "driver 'af_xdp' is not available in this build yet"},
+        ErrorCase{"BadLogLevel", "[monitoring]\nlog_level = \"verbose\"\n", "monitoring.log_level", 2,
+                  "'verbose' is not one of 'error', 'warning', 'info', 'debug'"},
+        ErrorCase{"BadTlsVersion", "[crypto]\nmin_tls_version = \"1.1\"\n", "crypto.min_tls_version", 2,
+                  "'1.1' is not one of '1.2', '1.3'"},
+        ErrorCase{"TlsVersionAsFloat", "[crypto]\nmin_tls_version = 1.2\n", "crypto.min_tls_version", 2,
+                  "expected a string, got a float"},
+        ErrorCase{"BadAuthMethod", "[auth]\nmethod = \"pam\"\n", "auth.method", 2, "'pam' is not one of 'plain'"},
+        // TOML syntax: no key, but the line of the problem.
+        ErrorCase{"SyntaxMissingValue", "[server]\ntcp_port = 443\nbind =\n", "", 3, ""},
+        ErrorCase{"SyntaxUnterminatedString", "[server]\n\nbind = \"0.0.0.0\n", "", 3, ""},
+        ErrorCase{"SyntaxDuplicateKey", "[network]\nmtu = 1400\nmtu = 1300\n", "", 3, ""},
+        ErrorCase{"SyntaxDuplicateSection", "[network]\n[server]\n[network]\n", "", 3, ""}),
+    CaseName{});
+
+TEST(ConfigErrors, SyntaxErrorHasADescription) {
+  ParseResult result = parse("[server]\nbind =\n");
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_FALSE(result.errors[0].message.empty());
+}
+
+TEST(ConfigErrors, AllErrorsAreReportedInFileOrder) {
+  ParseResult result = parse(R"([server]
+tcp_port = 0
+bind = "x"
+
+[network]
+mtux = 1
+routes = ["10.0.0.0/8", "nope", "10.0.0.1/8"]
+dns_servers = ["1.1.1.1"]
+
+[bogus]
+
+[datapath]
+driver = "dpdk"
+)");
+  EXPECT_EQ(result.config, nullptr);
+  ASSERT_EQ(result.errors.size(), 7u) << describe(result);
+  const std::pair<const char*, uint32_t> want[] = {
+      {"server.tcp_port", 2},   {"server.bind", 3}, {"network.mtux", 6},     {"network.routes[1]", 7},
+      {"network.routes[2]", 7}, {"bogus", 10},      {"datapath.driver", 13},
+  };
+  for (size_t i = 0; i < std::size(want); ++i) {
+    EXPECT_EQ(result.errors[i].key, want[i].first) << i;
+    EXPECT_EQ(result.errors[i].line, want[i].second) << i;
+  }
+}
+
+TEST(ConfigErrors, BadValueDoesNotHideLaterKeysInTheSameSection) {
+  ParseResult result = parse("[session]\ndpd = 0\nkeepalive = 0\nidle_timeout = \"never\"\n");
+  ASSERT_EQ(result.errors.size(), 3u) << describe(result);
+}
+
+// ---- format_error ----
+
+struct FormatCase {
+  const char* name;
+  ConfigError error;
+  const char* want;
+};
+
+class FormatErrorTest : public ::testing::TestWithParam<FormatCase> {};
+
+TEST_P(FormatErrorTest, Formats) { EXPECT_EQ(format_error("/etc/ocm.toml", GetParam().error), GetParam().want); }
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, FormatErrorTest,
+    ::testing::Values(FormatCase{"Full", {"network.mtu", 12, "too big"}, "/etc/ocm.toml:12: network.mtu: too big"},
+                      FormatCase{"NoLine", {"network.mtu", 0, "too big"}, "/etc/ocm.toml: network.mtu: too big"},
+                      FormatCase{"NoKey", {"", 3, "bad syntax"}, "/etc/ocm.toml:3: bad syntax"},
+                      FormatCase{"NoKeyNoLine", {"", 0, "cannot read"}, "/etc/ocm.toml: cannot read"}),
+    CaseName{});
+
+// ---- parse_file ----
+
+class TempFile {
+ public:
+  explicit TempFile(const std::string& contents) {
+    char name[] = "/tmp/ocm_config_test_XXXXXX";
+    int fd = mkstemp(name);
+    EXPECT_GE(fd, 0);
+    path_ = name;
+    if (fd >= 0) {
+      EXPECT_EQ(write(fd, contents.data(), contents.size()), static_cast<ssize_t>(contents.size()));
+      close(fd);
+    }
+  }
+  ~TempFile() { std::remove(path_.c_str()); }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST(ConfigParseFile, ReadsFile) {
+  TempFile file("[network]\nmtu = 1280\n");
+  ParseResult result = parse_file(file.path());
+  ASSERT_TRUE(result.errors.empty()) << describe(result);
+  EXPECT_EQ(result.config->network.mtu, 1280u);
+}
+
+TEST(ConfigParseFile, ReportsErrorsFromFile) {
+  TempFile file("[network]\n\nmtu = 1\n");
+  ParseResult result = parse_file(file.path());
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(format_error(file.path(), result.errors[0]),
+            file.path() + ":3: network.mtu: must be between 576 and 9000, got 1");
+}
+
+TEST(ConfigParseFile, MissingFileNamesPathAndReason) {
+  ParseResult result = parse_file("/nonexistent/ocserv-modern.toml");
+  EXPECT_EQ(result.config, nullptr);
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].line, 0u);
+  EXPECT_EQ(result.errors[0].key, "");
+  EXPECT_THAT(result.errors[0].message, HasSubstr("/nonexistent/ocserv-modern.toml"));
+  EXPECT_THAT(result.errors[0].message, HasSubstr("No such file or directory"));
+}
+
+TEST(ConfigParseFile, DirectoryIsAnError) {
+  ParseResult result = parse_file("/tmp");
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].line, 0u);
+  EXPECT_THAT(result.errors[0].message, HasSubstr("Is a directory"));
+}
+
+}  // namespace
+}  // namespace ocm::config
