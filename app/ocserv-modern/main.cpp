@@ -1,0 +1,114 @@
+// ocserv-modern: composition root. Parses the command line, loads and checks the config,
+// opens the datapath driver and runs the slow-path loop until a signal stops it.
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "ocm/base/log.hpp"
+#include "ocm/config/config.hpp"
+#include "ocm/ctrl/server.hpp"
+#include "ocm/tun/tun_device.hpp"
+
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/ocserv-modern/ocserv-modern.toml";
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "usage: ocserv-modern [-c FILE] [-t] [--version]\n"
+               "  -c, --config FILE   configuration file (default %s)\n"
+               "  -t, --test-config   check the configuration, print every error, exit 0 (valid) or 1\n"
+               "      --version       print the version and exit\n"
+               "  -h, --help          this text\n"
+               "The server runs in the foreground and logs to stderr; SIGINT/SIGTERM stop it.\n",
+               kDefaultConfig);
+}
+
+struct Options {
+  std::string config_path = kDefaultConfig;
+  bool test_only = false;
+};
+
+// Returns -1 to continue, or an exit code.
+int parse_args(int argc, char** argv, Options& opts) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-c" || arg == "--config") {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "ocserv-modern: %s needs a file name\n", argv[i]);
+        return 2;
+      }
+      opts.config_path = argv[++i];
+    } else if (arg.starts_with("--config=")) {
+      opts.config_path = std::string(arg.substr(9));
+    } else if (arg == "-t" || arg == "--test-config") {
+      opts.test_only = true;
+    } else if (arg == "--version") {
+      std::printf("ocserv-modern %s\n", OCM_VERSION);
+      return 0;
+    } else if (arg == "-h" || arg == "--help") {
+      usage(stdout);
+      return 0;
+    } else {
+      std::fprintf(stderr, "ocserv-modern: unknown argument '%s'\n", argv[i]);
+      usage(stderr);
+      return 2;
+    }
+  }
+  return -1;
+}
+
+int run_server(std::shared_ptr<const ocm::config::Config> config) {
+  if (config->datapath.driver != ocm::config::Driver::kSocket) {
+    std::fprintf(stderr, "ocserv-modern: only the 'socket' datapath driver is available in this build\n");
+    return 1;
+  }
+  if (config->security.max_ban_score != 0) {
+    OCM_WARN("security.max_ban_score is set but IP banning is not implemented yet; no address will be banned");
+  }
+  const auto& net = config->network;
+  ocm::tun::TunSettings tun_settings{net.device, net.ipv4_network.network + 1, net.ipv4_network, net.mtu,
+                                     config->performance.tun_queues};
+  auto tun = ocm::tun::TunDevice::open(tun_settings);
+  if (!tun) {
+    OCM_ERROR("%s", tun.error().message.c_str());
+    return 1;
+  }
+  OCM_INFO("TUN device %s up with %s/%u, mtu %u", tun->name().c_str(),
+           ocm::format_ipv4(tun_settings.address).c_str(), net.ipv4_network.length, net.mtu);
+  auto server = ocm::ctrl::Server::create(config, ocm::ctrl::TunHandles{tun->fds()});
+  if (!server) {
+    OCM_ERROR("%s", server.error().message.c_str());
+    return 1;
+  }
+  return (*server)->run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opts;
+  if (int rc = parse_args(argc, argv, opts); rc >= 0) {
+    return rc;
+  }
+  auto parsed = ocm::config::parse_file(opts.config_path);
+  if (!parsed.errors.empty()) {
+    for (const auto& e : parsed.errors) {
+      std::fprintf(stderr, "%s\n", ocm::config::format_error(opts.config_path, e).c_str());
+    }
+    std::fprintf(stderr, "ocserv-modern: %zu error(s) in %s\n", parsed.errors.size(), opts.config_path.c_str());
+    return 1;
+  }
+  if (opts.test_only) {
+    std::printf("%s: configuration OK\n", opts.config_path.c_str());
+    return 0;
+  }
+  ocm::log::set_level(parsed.config->monitoring.log_level);
+  // A client vanishing mid-write must be an error code on that socket, not a dead server.
+  std::signal(SIGPIPE, SIG_IGN);
+  OCM_INFO("ocserv-modern %s starting with %s", OCM_VERSION, opts.config_path.c_str());
+  return run_server(parsed.config);
+}

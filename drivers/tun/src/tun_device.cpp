@@ -1,0 +1,129 @@
+#include "ocm/tun/tun_device.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ocm::tun {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  [[nodiscard]] int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+void set_sockaddr(sockaddr& sa, uint32_t host_order) {
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(host_order);
+  std::memcpy(&sa, &sin, sizeof sin);
+}
+
+Status configure_interface(const TunSettings& s) {
+  Fd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (sock.get() < 0) {
+    return make_error("socket(AF_INET): " + errno_text());
+  }
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, s.name.c_str(), IFNAMSIZ - 1);
+  set_sockaddr(ifr.ifr_addr, s.address);
+  if (::ioctl(sock.get(), SIOCSIFADDR, &ifr) < 0) {
+    return make_error("cannot set address of " + s.name + ": " + errno_text());
+  }
+  set_sockaddr(ifr.ifr_netmask, s.network.netmask());
+  if (::ioctl(sock.get(), SIOCSIFNETMASK, &ifr) < 0) {
+    return make_error("cannot set netmask of " + s.name + ": " + errno_text());
+  }
+  ifr.ifr_mtu = static_cast<int>(s.mtu);
+  if (::ioctl(sock.get(), SIOCSIFMTU, &ifr) < 0) {
+    return make_error("cannot set MTU " + std::to_string(s.mtu) + " on " + s.name + ": " + errno_text());
+  }
+  if (::ioctl(sock.get(), SIOCGIFFLAGS, &ifr) < 0) {
+    return make_error("cannot read flags of " + s.name + ": " + errno_text());
+  }
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+  if (::ioctl(sock.get(), SIOCSIFFLAGS, &ifr) < 0) {
+    return make_error("cannot bring " + s.name + " up: " + errno_text());
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<TunDevice> TunDevice::open(const TunSettings& settings) {
+  if (settings.name.empty() || settings.name.size() >= IFNAMSIZ) {
+    return make_error("invalid TUN device name '" + settings.name + "'");
+  }
+  TunDevice dev;
+  dev.name_ = settings.name;
+  for (uint32_t q = 0; q < settings.queues; ++q) {
+    int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      return make_error("cannot open /dev/net/tun: " + errno_text() +
+                        (errno == ENOENT ? " (is the tun module loaded?)" : ""));
+    }
+    dev.fds_.push_back(fd);
+    ifreq ifr{};
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE;
+    std::strncpy(ifr.ifr_name, settings.name.c_str(), IFNAMSIZ - 1);
+    if (::ioctl(fd, TUNSETIFF, &ifr) < 0) {
+      std::string why = errno_text();
+      if (errno == EPERM) {
+        why += " (needs root or CAP_NET_ADMIN)";
+      } else if (errno == EBUSY || errno == EINVAL) {
+        why += " (does a non-multi-queue device with this name already exist?)";
+      }
+      return make_error("cannot create TUN device " + settings.name + ": " + why);
+    }
+  }
+  if (auto st = configure_interface(settings); !st) {
+    return st.error();
+  }
+  return dev;
+}
+
+TunDevice::~TunDevice() { close_all(); }
+
+TunDevice::TunDevice(TunDevice&& other) noexcept : fds_(std::move(other.fds_)), name_(std::move(other.name_)) {
+  other.fds_.clear();
+}
+
+TunDevice& TunDevice::operator=(TunDevice&& other) noexcept {
+  if (this != &other) {
+    close_all();
+    fds_ = std::move(other.fds_);
+    name_ = std::move(other.name_);
+    other.fds_.clear();
+  }
+  return *this;
+}
+
+void TunDevice::close_all() noexcept {
+  for (int fd : fds_) {
+    ::close(fd);
+  }
+  fds_.clear();
+}
+
+}  // namespace ocm::tun

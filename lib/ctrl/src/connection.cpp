@@ -1,0 +1,770 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "ocm/base/bytes.hpp"
+#include "ocm/base/log.hpp"
+#include "ocm/proto/auth_xml.hpp"
+#include "ocm/proto/tunnel_headers.hpp"
+#include "ocm/session/cookie.hpp"
+#include "server_impl.hpp"
+
+namespace ocm::ctrl {
+namespace {
+
+// A client that does not read its socket must not make us buffer without bound: beyond this
+// many queued bytes, packets from TUN to that client are dropped (TCP is already congested).
+constexpr size_t kMaxQueuedBytes = 4 * 1024 * 1024;
+// Plaintext that may wait behind a running password check (pipelined requests).
+constexpr size_t kMaxPendingPlaintext = 64 * 1024;
+// How long a closing connection may take to drain its last bytes before it is cut.
+constexpr auto kCloseGrace = std::chrono::seconds(3);
+// Plaintext of one TLS record is at most 16 KiB.
+constexpr size_t kRecordPlaintextMax = 16384;
+
+constexpr std::string_view kExpiredCookieAttrs = "; expires=Thu, 01 Jan 1970 22:00:00 GMT; path=/; Secure; HttpOnly";
+
+std::string peer_name(uv_tcp_t* tcp) {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    return "?";
+  }
+  char host[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+    port = ntohs(sin->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+    port = ntohs(sin6->sin6_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
+bool is_auth_path(std::string_view path) {
+  return path == "/" || path == "/auth" || path == "/VPN" || path.starts_with("/auth/") || path.starts_with("/VPN/");
+}
+
+struct WriteReq {
+  uv_write_t req{};
+  std::vector<uint8_t> data;
+};
+
+struct PasswordWork {
+  uv_work_t req{};
+  Connection* connection = nullptr;
+  std::shared_ptr<const auth::PasswdFile> passwd;
+  std::string username;
+  std::string password;
+  bool ok = false;
+};
+
+void on_handle_closed(uv_handle_t* handle) {
+  auto* conn = static_cast<Connection*>(handle->data);
+  conn->handle_closed();
+  if (conn->open_handles() == 0 && !conn->auth_in_flight()) {
+    // Deletes conn: nothing may touch it after this line.
+    static_cast<Server::Impl*>(handle->loop->data)->forget(conn->id());
+  }
+}
+
+}  // namespace
+
+Connection::Connection(Server::Impl& server, uint64_t id)
+    : server_(server), id_(id), tls_(std::make_unique<TlsSession>(server.tls)) {}
+
+bool Connection::accept(uv_stream_t* listener) {
+  uv_tcp_init(&server_.loop, &tcp);
+  tcp.data = this;
+  ++open_handles_;
+  uv_timer_init(&server_.loop, &timer);
+  timer.data = this;
+  ++open_handles_;
+  if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&tcp)) != 0) {
+    close("accept failed");
+    return false;
+  }
+  uv_tcp_nodelay(&tcp, 1);
+  peer_ = peer_name(&tcp);
+  accepted_at_ = Clock::now();
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&tcp),
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        auto* impl = static_cast<Server::Impl*>(h->loop->data);
+        *buf = uv_buf_init(impl->read_buffer.data(), impl->read_buffer.size());
+      },
+      [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) { static_cast<Connection*>(s->data)->on_read(nread, buf); });
+  arm_timer();
+  OCM_DEBUG("conn#%lu %s: accepted", static_cast<unsigned long>(id_), peer_.c_str());
+  return true;
+}
+
+void Connection::on_read(ssize_t nread, const uv_buf_t* buf) {
+  if (phase_ == Phase::kClosing) {
+    return;
+  }
+  if (nread < 0) {
+    close(nread == UV_EOF ? "peer closed the connection" : uv_strerror(static_cast<int>(nread)));
+    return;
+  }
+  if (nread == 0) {
+    return;
+  }
+  tls_->push_input(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
+  drive_tls();
+}
+
+void Connection::drive_tls() {
+  if (phase_ == Phase::kHandshake) {
+    auto status = tls_->handshake();
+    flush();
+    if (status == TlsSession::Status::kWantRead) {
+      return;
+    }
+    if (status != TlsSession::Status::kOk) {
+      ++server_.stats.tls_handshake_failures;
+      OCM_INFO("conn#%lu %s: TLS handshake failed: %s", static_cast<unsigned long>(id_), peer_.c_str(),
+               tls_->last_error().c_str());
+      close("TLS handshake failed");
+      return;
+    }
+    phase_ = Phase::kHttp;
+    OCM_DEBUG("conn#%lu %s: TLS established (%s, %s)", static_cast<unsigned long>(id_), peer_.c_str(),
+              tls_->version().c_str(), tls_->cipher().c_str());
+    arm_timer();
+  }
+  // Records can queue up behind a running password check; they are read once it finishes.
+  std::array<uint8_t, kRecordPlaintextMax + 64> plain{};
+  while (phase_ == Phase::kHttp || phase_ == Phase::kTunnel) {
+    size_t n = 0;
+    auto status = tls_->read(plain.data(), plain.size(), n);
+    if (status == TlsSession::Status::kWantRead) {
+      break;
+    }
+    if (status == TlsSession::Status::kClosed) {
+      close("peer sent close_notify");
+      break;
+    }
+    if (status == TlsSession::Status::kError) {
+      OCM_INFO("conn#%lu %s: TLS error: %s", static_cast<unsigned long>(id_), peer_.c_str(), tls_->last_error().c_str());
+      close("TLS error");
+      break;
+    }
+    on_plaintext(plain.data(), n);
+  }
+  flush();
+}
+
+void Connection::on_plaintext(const uint8_t* data, size_t len) {
+  if (phase_ == Phase::kTunnel) {
+    feed_cstp(data, len);
+  } else if (phase_ == Phase::kHttp) {
+    if (auth_in_flight_) {
+      if (pending_plaintext_.size() + len > kMaxPendingPlaintext) {
+        close("too much data while a password check was running");
+        return;
+      }
+      pending_plaintext_.append(reinterpret_cast<const char*>(data), len);
+      return;
+    }
+    feed_http(data, len);
+  }
+}
+
+void Connection::feed_http(const uint8_t* data, size_t len) {
+  std::string_view rest(reinterpret_cast<const char*>(data), len);
+  while (!rest.empty() && phase_ == Phase::kHttp && !auth_in_flight_) {
+    bool was_started = parser_.started();
+    size_t used = parser_.feed(rest);
+    rest.remove_prefix(used);
+    if (!was_started && parser_.started()) {
+      request_started_at_ = Clock::now();
+      request_timer_running_ = true;
+      arm_timer();
+    }
+    if (parser_.state() == proto::HttpRequestParser::State::kError) {
+      const auto& err = parser_.error();
+      OCM_INFO("conn#%lu %s: bad HTTP request: %d %s", static_cast<unsigned long>(id_), peer_.c_str(), err.status,
+               err.reason.c_str());
+      send_response(err.status, err.reason, {}, {}, true);
+      return;
+    }
+    if (parser_.state() != proto::HttpRequestParser::State::kComplete) {
+      break;
+    }
+    proto::HttpRequest request = std::move(parser_.request());
+    parser_.reset();
+    request_timer_running_ = false;
+    arm_timer();
+    handle_request(request);
+  }
+  if (!rest.empty()) {
+    if (phase_ == Phase::kTunnel) {
+      // Frames pipelined right behind the CONNECT request.
+      feed_cstp(reinterpret_cast<const uint8_t*>(rest.data()), rest.size());
+    } else if (auth_in_flight_) {
+      pending_plaintext_.append(rest);
+    }
+  }
+}
+
+void Connection::handle_request(proto::HttpRequest& request) {
+  ++requests_;
+  http_minor_ = request.version_minor;
+  if (requests_ > server_.config->server.max_requests_per_connection) {
+    send_response(429, "Too Many Requests", {}, {}, true);
+    return;
+  }
+  const std::string_view path = request.path();
+  OCM_DEBUG("conn#%lu %s: %s %s", static_cast<unsigned long>(id_), peer_.c_str(), request.method_text.c_str(),
+            request.target.c_str());
+  switch (request.method) {
+    case proto::HttpMethod::kConnect:
+      handle_connect(request);
+      return;
+    case proto::HttpMethod::kGet:
+      if (is_auth_path(path)) {
+        auth_state_ = AuthState::kInitial;
+        send_username_form();
+      } else {
+        send_response(404, "Not Found", {}, "<html><body><h1>404 Not Found</h1></body></html>\n", request.wants_close());
+      }
+      return;
+    case proto::HttpMethod::kPost:
+      if (is_auth_path(path)) {
+        handle_auth_post(request);
+      } else {
+        send_response(404, "Not Found", {}, "<html><body><h1>404 Not Found</h1></body></html>\n", request.wants_close());
+      }
+      return;
+    case proto::HttpMethod::kHead:
+    case proto::HttpMethod::kOther:
+      send_response(405, "Method Not Allowed", {{"Allow", "GET, POST, CONNECT"}}, {}, true);
+      return;
+  }
+}
+
+void Connection::send_username_form() {
+  send_response(200, "OK",
+                {{"Set-Cookie", "webvpncontext=" + std::string(kExpiredCookieAttrs)},
+                 {"Content-Type", "text/xml"},
+                 {"X-Transcend-Version", "1"}},
+                proto::username_form_xml(server_.config->server.pre_login_banner), false);
+}
+
+void Connection::send_password_form(std::string_view message) {
+  // The context cookie lets a client resume the dialogue; we keep the dialogue per connection,
+  // which is what openconnect does (it never changes connection between form pages).
+  auto context = session::encode_cookie(session::random_cookie());
+  send_response(200, "OK",
+                {{"Set-Cookie", "webvpncontext=" + context + "; Max-Age=" +
+                                    std::to_string(server_.config->session.cookie_timeout.count()) +
+                                    "; Secure; HttpOnly"},
+                 {"Content-Type", "text/xml"},
+                 {"X-Transcend-Version", "1"}},
+                proto::password_form_xml(message), false);
+}
+
+void Connection::handle_auth_post(const proto::HttpRequest& request) {
+  auto fields = proto::parse_auth_body(request.body);
+  if (!fields) {
+    OCM_INFO("conn#%lu %s: malformed auth body", static_cast<unsigned long>(id_), peer_.c_str());
+    send_response(400, "Bad Request", {}, {}, true);
+    return;
+  }
+  if (fields->username) {
+    username_ = *fields->username;
+    password_tries_ = 0;
+    auth_state_ = AuthState::kNeedPassword;
+    if (!fields->password) {
+      send_password_form("Please enter your password.");
+      return;
+    }
+  }
+  if (fields->password && auth_state_ == AuthState::kNeedPassword) {
+    start_password_check(std::move(*fields->password));
+    return;
+  }
+  auth_state_ = AuthState::kInitial;
+  send_username_form();
+}
+
+void Connection::start_password_check(std::string password) {
+  // crypt(3) with yescrypt costs tens of milliseconds: it runs on libuv's thread pool so that
+  // one login never stalls every tunnel on the loop.
+  auto* work = new PasswordWork;
+  work->req.data = work;
+  work->connection = this;
+  work->passwd = server_.passwd;
+  work->username = username_;
+  work->password = std::move(password);
+  auth_in_flight_ = true;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp));
+  uv_queue_work(
+      &server_.loop, &work->req,
+      [](uv_work_t* req) {
+        auto* w = static_cast<PasswordWork*>(req->data);
+        w->ok = auth::verify_user(*w->passwd, w->username, w->password);
+        secure_zero(w->password.data(), w->password.size());
+      },
+      [](uv_work_t* req, int status) {
+        std::unique_ptr<PasswordWork> w(static_cast<PasswordWork*>(req->data));
+        Connection* conn = w->connection;
+        conn->on_auth_done(status == 0 && w->ok);
+      });
+}
+
+void Connection::on_auth_done(bool ok) {
+  auth_in_flight_ = false;
+  if (phase_ == Phase::kClosing) {
+    if (open_handles_ == 0) {
+      server_.forget(id_);  // deletes this
+    }
+    return;
+  }
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&tcp),
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        auto* impl = static_cast<Server::Impl*>(h->loop->data);
+        *buf = uv_buf_init(impl->read_buffer.data(), impl->read_buffer.size());
+      },
+      [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) { static_cast<Connection*>(s->data)->on_read(nread, buf); });
+  if (ok) {
+    ++server_.stats.auth_successes;
+    const auth::PasswdEntry* entry = server_.passwd->find(username_);
+    std::string group = entry != nullptr && !entry->groups.empty() ? entry->groups.front() : std::string();
+    auto& s = server_.sessions.create(username_, group, Clock::now());
+    auto cookie = session::encode_cookie(s.cookie);
+    OCM_INFO("conn#%lu %s: user '%s' authenticated (session %u)", static_cast<unsigned long>(id_), peer_.c_str(),
+             username_.c_str(), s.id);
+    auth_state_ = AuthState::kInitial;
+    send_response(200, "OK",
+                  {{"Connection", "Keep-Alive"},
+                   {"Content-Type", "text/xml"},
+                   {"X-Transcend-Version", "1"},
+                   {"Set-Cookie", "webvpncontext=" + cookie + "; Secure; HttpOnly"},
+                   {"Set-Cookie", "webvpn=" + cookie + "; Secure; HttpOnly"},
+                   {"Set-Cookie", "webvpnc=" + std::string(kExpiredCookieAttrs)}},
+                  proto::auth_complete_xml(server_.config->server.banner), false);
+  } else {
+    ++server_.stats.auth_failures;
+    ++password_tries_;
+    OCM_INFO("conn#%lu %s: login failed for user '%s' (attempt %u)", static_cast<unsigned long>(id_), peer_.c_str(),
+             username_.c_str(), password_tries_);
+    if (password_tries_ >= server_.config->auth.max_password_tries) {
+      send_response(401, "Authentication failed", {}, {}, true);
+    } else {
+      send_password_form("Login failed.\nPlease enter your password.");
+    }
+  }
+  if (phase_ == Phase::kHttp && !pending_plaintext_.empty()) {
+    std::string pending = std::move(pending_plaintext_);
+    pending_plaintext_.clear();
+    feed_http(reinterpret_cast<const uint8_t*>(pending.data()), pending.size());
+  }
+  // Records that arrived while reading was stopped are still inside wolfSSL's input.
+  drive_tls();
+}
+
+void Connection::handle_connect(const proto::HttpRequest& request) {
+  if (request.target != "/CSCOSSLC/tunnel") {
+    send_response(404, "Not Found", {}, {}, true);
+    return;
+  }
+  auto cookie_text = request.cookie("webvpn");
+  auto cookie = cookie_text ? session::decode_cookie(*cookie_text) : std::nullopt;
+  if (!cookie) {
+    OCM_INFO("conn#%lu %s: CONNECT without a valid cookie", static_cast<unsigned long>(id_), peer_.c_str());
+    send_response(503, "Service Unavailable", {}, {}, true);
+    return;
+  }
+  auto now = Clock::now();
+  session::Session* s = server_.sessions.find(*cookie, now);
+  if (s == nullptr) {
+    OCM_INFO("conn#%lu %s: CONNECT with an unknown or expired cookie", static_cast<unsigned long>(id_), peer_.c_str());
+    send_response(401, "Cookie is not acceptable", {}, {}, true);
+    return;
+  }
+  const auto& cfg = *server_.config;
+  auto owner = server_.tunnel_owner.find(s->id);
+  size_t others = server_.sessions.attached_count(s->username) - (s->tunnel_attached ? 1 : 0);
+  if (cfg.session.max_same_clients != 0 && others >= cfg.session.max_same_clients) {
+    OCM_INFO("conn#%lu %s: user '%s' exceeds max_same_clients", static_cast<unsigned long>(id_), peer_.c_str(),
+             s->username.c_str());
+    send_response(401, "Cookie is not acceptable", {}, {}, true);
+    return;
+  }
+  if (owner != server_.tunnel_owner.end() && owner->second != this) {
+    // Cookie reuse while the old tunnel is up: the newest connection wins (protocol.md §6.5).
+    OCM_INFO("session %u: taken over by conn#%lu", s->id, static_cast<unsigned long>(id_));
+    owner->second->disconnect("session taken over by a new connection", SessionFate::kHandOver);
+  }
+  if (!server_.sessions.ensure_lease(*s)) {
+    OCM_WARN("conn#%lu %s: address pool exhausted", static_cast<unsigned long>(id_), peer_.c_str());
+    send_response(503, "Service Unavailable", {{"X-Reason", "Server configuration error"}}, {}, true);
+    return;
+  }
+  auto tunnel_request = proto::parse_tunnel_request(request);
+  auto mtu = proto::choose_mtu(cfg.network.mtu, tunnel_request);
+  proto::TunnelReply reply;
+  reply.server_name = cfg.server.server_name + " " + OCM_VERSION;
+  reply.hostname = tunnel_request.hostname;
+  reply.dpd_seconds = static_cast<uint32_t>(cfg.session.dpd.count());
+  reply.keepalive_seconds = static_cast<uint32_t>(cfg.session.keepalive.count());
+  reply.idle_timeout_seconds = static_cast<uint32_t>(cfg.session.idle_timeout.count());
+  reply.default_domain = cfg.network.default_domain;
+  reply.address = *s->ipv4;
+  reply.netmask = cfg.network.ipv4_network.netmask();
+  reply.dns = cfg.network.dns_servers;
+  reply.split_dns = cfg.network.split_dns;
+  reply.split_include = cfg.network.routes;
+  reply.default_route = cfg.network.default_route;
+  reply.base_mtu = mtu.base_mtu;
+  reply.mtu = mtu.mtu;
+  reply.banner = cfg.server.banner;
+  std::string head = proto::tunnel_reply(reply);
+  // The header block goes out as its own record(s): CSTP frames must start a fresh record.
+  tls_write(reinterpret_cast<const uint8_t*>(head.data()), head.size());
+
+  session_id_ = s->id;
+  address_ = *s->ipv4;
+  route_index_ = *server_.pool.index_of(address_);
+  server_.sessions.attach(*s);
+  server_.tunnel_owner[s->id] = this;
+  server_.route[route_index_] = this;
+  phase_ = Phase::kTunnel;
+  last_rx_ = now;
+  last_data_ = now;
+  ++server_.stats.tunnels_opened;
+  arm_timer();
+  OCM_INFO("conn#%lu %s: tunnel up for user '%s' (session %u), address %s, mtu %u, %s %s",
+           static_cast<unsigned long>(id_), peer_.c_str(), s->username.c_str(), s->id,
+           format_ipv4(address_).c_str(), mtu.mtu, tls_->version().c_str(), tls_->cipher().c_str());
+}
+
+void Connection::feed_cstp(const uint8_t* data, size_t len) {
+  // One frame per record is the rule (protocol.md §4.1); we parse the plaintext as a stream so
+  // that a frame split across reads is still accepted, but reject any malformed header.
+  std::span<const uint8_t> input(data, len);
+  if (!cstp_buffer_.empty()) {
+    cstp_buffer_.insert(cstp_buffer_.end(), data, data + len);
+    input = cstp_buffer_;
+  }
+  size_t offset = 0;
+  while (phase_ == Phase::kTunnel && input.size() - offset >= proto::kCstpHeaderSize) {
+    const uint8_t* h = input.data() + offset;
+    size_t payload_len = (size_t{h[4]} << 8) | h[5];
+    if (std::memcmp(h, "STF\x01", 4) != 0 || h[7] != 0 || payload_len > proto::kCstpMaxPayload) {
+      ++server_.stats.cstp_protocol_errors;
+      OCM_INFO("conn#%lu %s: malformed CSTP frame header", static_cast<unsigned long>(id_), peer_.c_str());
+      close("malformed CSTP frame");
+      return;
+    }
+    size_t frame_len = proto::kCstpHeaderSize + payload_len;
+    if (input.size() - offset < frame_len) {
+      break;
+    }
+    proto::CstpFrame frame;
+    auto err = proto::decode_cstp_record(input.subspan(offset, frame_len), frame);
+    if (err != proto::CstpDecodeError::kNone) {
+      ++server_.stats.cstp_protocol_errors;
+      close(proto::to_string(err));
+      return;
+    }
+    offset += frame_len;
+    handle_frame(frame);
+  }
+  if (phase_ != Phase::kTunnel) {
+    return;
+  }
+  if (cstp_buffer_.empty()) {
+    cstp_buffer_.assign(input.begin() + static_cast<std::ptrdiff_t>(offset), input.end());
+  } else {
+    cstp_buffer_.erase(cstp_buffer_.begin(), cstp_buffer_.begin() + static_cast<std::ptrdiff_t>(offset));
+  }
+}
+
+void Connection::handle_frame(const proto::CstpFrame& frame) {
+  ++server_.stats.cstp_frames_in;
+  auto now = Clock::now();
+  last_rx_ = now;
+  dpd_outstanding_ = false;
+  switch (frame.type) {
+    case proto::CstpType::kData: {
+      last_data_ = now;
+      auto verdict = check_inner_ipv4(frame.payload, address_);
+      if (verdict != InnerVerdict::kOk) {
+        ++server_.stats.inner_drops[static_cast<size_t>(verdict)];
+        OCM_DEBUG("conn#%lu: dropped inner packet: %s", static_cast<unsigned long>(id_), to_string(verdict));
+        return;
+      }
+      server_.write_to_tun(frame.payload);
+      return;
+    }
+    case proto::CstpType::kDpdRequest:
+      send_frame(proto::CstpType::kDpdResponse, frame.payload);
+      return;
+    case proto::CstpType::kDpdResponse:
+    case proto::CstpType::kKeepalive:
+      return;
+    case proto::CstpType::kDisconnect:
+      if (!frame.payload.empty() && frame.payload[0] == proto::kDisconnectUserLogout) {
+        std::string why(reinterpret_cast<const char*>(frame.payload.data()) + 1, frame.payload.size() - 1);
+        OCM_INFO("conn#%lu %s: user logged out (%s)", static_cast<unsigned long>(id_), peer_.c_str(), why.c_str());
+        close("client logged out", SessionFate::kRemove);
+      } else if (frame.payload.empty()) {
+        close("client disconnected temporarily");
+      } else {
+        ++server_.stats.cstp_protocol_errors;
+        close("malformed DISCONNECT frame");
+      }
+      return;
+    case proto::CstpType::kCompressed:
+      // Compression is never negotiated, so a compressed frame is a protocol error.
+      ++server_.stats.cstp_protocol_errors;
+      close("compressed frame without negotiated compression");
+      return;
+    default:
+      OCM_DEBUG("conn#%lu: ignoring CSTP frame type 0x%02x", static_cast<unsigned long>(id_),
+                static_cast<unsigned>(frame.type));
+      return;
+  }
+}
+
+void Connection::send_data(std::span<const uint8_t> packet) {
+  if (phase_ != Phase::kTunnel) {
+    return;
+  }
+  if (uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&tcp)) > kMaxQueuedBytes) {
+    ++server_.stats.tun_drop_backpressure;
+    return;
+  }
+  last_data_ = Clock::now();
+  send_frame(proto::CstpType::kData, packet);
+  flush();
+}
+
+void Connection::send_frame(proto::CstpType type, std::span<const uint8_t> payload) {
+  if (payload.size() > proto::kCstpMaxPayload) {
+    return;
+  }
+  std::array<uint8_t, proto::kCstpHeaderSize + proto::kCstpMaxPayload> frame;
+  proto::encode_cstp_header(frame.data(), type, static_cast<uint16_t>(payload.size()));
+  if (!payload.empty()) {
+    std::memcpy(frame.data() + proto::kCstpHeaderSize, payload.data(), payload.size());
+  }
+  ++server_.stats.cstp_frames_out;
+  // One wolfSSL_write of at most 16 KiB + 8 is exactly one record (protocol.md §4.1).
+  tls_write(frame.data(), proto::kCstpHeaderSize + payload.size());
+}
+
+void Connection::tls_write(const uint8_t* data, size_t len) {
+  while (len > 0) {
+    size_t chunk = std::min(len, kRecordPlaintextMax);
+    if (tls_->write(data, chunk) != TlsSession::Status::kOk) {
+      OCM_INFO("conn#%lu %s: TLS write failed: %s", static_cast<unsigned long>(id_), peer_.c_str(),
+               tls_->last_error().c_str());
+      close("TLS write failed");
+      return;
+    }
+    data += chunk;
+    len -= chunk;
+  }
+}
+
+void Connection::send_response(int status, std::string_view reason,
+                               const std::vector<std::pair<std::string, std::string>>& headers,
+                               std::string_view body, bool close_after) {
+  auto all_headers = headers;
+  if (close_after) {
+    all_headers.emplace_back("Connection", "close");
+  }
+  std::string response = proto::http_response(http_minor_, status, reason, all_headers, body);
+  tls_write(reinterpret_cast<const uint8_t*>(response.data()), response.size());
+  flush();
+  if (close_after) {
+    close(status >= 400 ? "request refused" : "response sent");
+  }
+}
+
+void Connection::flush() {
+  auto& out = tls_->output();
+  if (out.empty() || shutdown_started_) {
+    return;
+  }
+  auto* w = new WriteReq;
+  w->data.swap(out);
+  uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(w->data.data()), static_cast<unsigned>(w->data.size()));
+  w->req.data = w;
+  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp), &buf, 1, [](uv_write_t* req, int status) {
+    std::unique_ptr<WriteReq> owned(static_cast<WriteReq*>(req->data));
+    if (status < 0 && status != UV_ECANCELED) {
+      auto* conn = static_cast<Connection*>(req->handle->data);
+      conn->close("write failed");
+    }
+  });
+  if (rc != 0) {
+    delete w;
+    close("write failed");
+  }
+}
+
+void Connection::arm_timer() {
+  const auto& cfg = server_.config->server;
+  Clock::time_point deadline;
+  switch (phase_) {
+    case Phase::kHandshake:
+      deadline = accepted_at_ + cfg.handshake_timeout;
+      break;
+    case Phase::kHttp:
+      deadline = accepted_at_ + cfg.auth_timeout;
+      if (request_timer_running_) {
+        deadline = std::min(deadline, request_started_at_ + cfg.request_timeout);
+      }
+      break;
+    case Phase::kTunnel:
+      // Tunnel liveness is checked by the server's periodic tick.
+      uv_timer_stop(&timer);
+      return;
+    case Phase::kClosing:
+      deadline = Clock::now() + kCloseGrace;
+      break;
+  }
+  auto now = Clock::now();
+  auto ms = deadline > now ? std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() : 0;
+  uv_timer_start(&timer, [](uv_timer_t* t) { static_cast<Connection*>(t->data)->on_timer(); },
+                 static_cast<uint64_t>(ms) + 1, 0);
+}
+
+void Connection::on_timer() {
+  switch (phase_) {
+    case Phase::kHandshake:
+      OCM_INFO("conn#%lu %s: TLS handshake timed out", static_cast<unsigned long>(id_), peer_.c_str());
+      close("handshake timeout");
+      return;
+    case Phase::kHttp: {
+      auto now = Clock::now();
+      const auto& cfg = server_.config->server;
+      if (request_timer_running_ && now >= request_started_at_ + cfg.request_timeout) {
+        OCM_INFO("conn#%lu %s: request not completed in time", static_cast<unsigned long>(id_), peer_.c_str());
+        close("request timeout");
+      } else if (now >= accepted_at_ + cfg.auth_timeout) {
+        OCM_INFO("conn#%lu %s: no tunnel within auth_timeout", static_cast<unsigned long>(id_), peer_.c_str());
+        close("auth timeout");
+      } else {
+        arm_timer();
+      }
+      return;
+    }
+    case Phase::kTunnel:
+      return;
+    case Phase::kClosing:
+      // The peer did not take our last bytes in time: cut the connection.
+      if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp))) {
+        uv_close(reinterpret_cast<uv_handle_t*>(&tcp), on_handle_closed);
+      }
+      if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer))) {
+        uv_close(reinterpret_cast<uv_handle_t*>(&timer), on_handle_closed);
+      }
+      return;
+  }
+}
+
+void Connection::check_tunnel(Clock::time_point now) {
+  const auto& sess = server_.config->session;
+  if (sess.dpd.count() > 0) {
+    auto silent = now - last_rx_;
+    if (silent > 3 * sess.dpd) {
+      OCM_INFO("conn#%lu %s: DPD timeout", static_cast<unsigned long>(id_), peer_.c_str());
+      close("DPD timeout");
+      return;
+    }
+    if (silent > 2 * sess.dpd && !dpd_outstanding_) {
+      dpd_outstanding_ = true;
+      send_frame(proto::CstpType::kDpdRequest, {});
+      flush();
+    }
+  }
+  if (sess.idle_timeout.count() > 0 && now - last_data_ > sess.idle_timeout) {
+    OCM_INFO("conn#%lu %s: idle timeout", static_cast<unsigned long>(id_), peer_.c_str());
+    disconnect("idle timeout", SessionFate::kKeep);
+  }
+}
+
+void Connection::disconnect(const char* reason, SessionFate fate) {
+  if (phase_ == Phase::kTunnel) {
+    send_frame(proto::CstpType::kDisconnect, {});
+    flush();
+  }
+  close(reason, fate);
+}
+
+void Connection::end_tunnel(SessionFate fate) {
+  server_.route[route_index_] = nullptr;
+  auto owner = server_.tunnel_owner.find(session_id_);
+  if (owner != server_.tunnel_owner.end() && owner->second == this) {
+    server_.tunnel_owner.erase(owner);
+  }
+  session::Session* s = server_.sessions.find_id(session_id_);
+  if (s == nullptr) {
+    return;
+  }
+  switch (fate) {
+    case SessionFate::kKeep:
+      server_.sessions.detach(*s, Clock::now());
+      break;
+    case SessionFate::kRemove:
+      server_.sessions.remove(session_id_);
+      break;
+    case SessionFate::kHandOver:
+      break;
+  }
+}
+
+void Connection::close(const char* reason, SessionFate fate) {
+  if (phase_ == Phase::kClosing) {
+    return;
+  }
+  if (phase_ == Phase::kTunnel) {
+    end_tunnel(fate);
+    OCM_INFO("conn#%lu %s: tunnel closed: %s", static_cast<unsigned long>(id_), peer_.c_str(), reason);
+  } else {
+    OCM_DEBUG("conn#%lu %s: closing: %s", static_cast<unsigned long>(id_), peer_.c_str(), reason);
+  }
+  phase_ = Phase::kClosing;
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp))) {
+    return;
+  }
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp));
+  tls_->shutdown();
+  flush();
+  shutdown_started_ = true;
+  // Let queued bytes (a final response, a DISCONNECT frame) drain, then close; the timer
+  // cuts a peer that never reads.
+  arm_timer();
+  auto* req = new uv_shutdown_t;
+  int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&tcp), [](uv_shutdown_t* r, int) {
+    auto* conn = static_cast<Connection*>(r->handle->data);
+    delete r;
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&conn->tcp))) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&conn->tcp), on_handle_closed);
+    }
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&conn->timer))) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&conn->timer), on_handle_closed);
+    }
+  });
+  if (rc != 0) {
+    delete req;
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp), on_handle_closed);
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer))) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&timer), on_handle_closed);
+    }
+  }
+}
+
+}  // namespace ocm::ctrl

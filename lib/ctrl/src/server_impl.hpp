@@ -1,0 +1,179 @@
+#pragma once
+// Internal state of the slow path: the server (listener, TUN polling, sessions, routing table)
+// and one Connection per accepted TCP connection. Loop thread only.
+
+#include <uv.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ocm/auth/passwd.hpp"
+#include "ocm/config/config.hpp"
+#include "ocm/ctrl/inner_packet.hpp"
+#include "ocm/ctrl/server.hpp"
+#include "ocm/proto/cstp.hpp"
+#include "ocm/proto/http.hpp"
+#include "ocm/session/ip_pool.hpp"
+#include "ocm/session/session_table.hpp"
+#include "tls.hpp"
+
+namespace ocm::ctrl {
+
+using Clock = std::chrono::steady_clock;
+
+// Every packet or connection we refuse is counted by reason (exported by the metrics issue).
+struct ServerStats {
+  uint64_t connections_accepted = 0;
+  uint64_t connections_refused_max_clients = 0;
+  uint64_t tls_handshake_failures = 0;
+  uint64_t auth_successes = 0;
+  uint64_t auth_failures = 0;
+  uint64_t tunnels_opened = 0;
+  uint64_t cstp_frames_in = 0;
+  uint64_t cstp_frames_out = 0;
+  uint64_t cstp_protocol_errors = 0;
+  uint64_t tun_packets_in = 0;   // read from TUN, routed to a client
+  uint64_t tun_packets_out = 0;  // written to TUN from a client
+  uint64_t tun_drop_no_session = 0;
+  uint64_t tun_drop_not_ipv4 = 0;
+  uint64_t tun_drop_backpressure = 0;
+  uint64_t tun_write_failures = 0;
+  std::array<uint64_t, 6> inner_drops{};  // indexed by InnerVerdict
+};
+
+class Connection;
+
+struct Server::Impl {
+  std::shared_ptr<const config::Config> config;
+  TunHandles tun;
+  uv_loop_t loop{};
+  uv_tcp_t listener{};
+  uv_timer_t tick{};
+  uv_signal_t sigint{};
+  uv_signal_t sigterm{};
+  std::unique_ptr<uv_poll_t[]> tun_polls;
+  std::shared_ptr<TlsContext> tls;
+  std::shared_ptr<const auth::PasswdFile> passwd;
+  session::Ipv4Pool pool;
+  session::SessionTable sessions;
+  // Tunnel owning each pool address, indexed by Ipv4Pool::index_of(); how packets from TUN
+  // find their client in O(1).
+  std::vector<Connection*> route;
+  // Which connection currently carries each session's tunnel (session id -> connection).
+  std::unordered_map<uint32_t, Connection*> tunnel_owner;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections;
+  uint64_t next_connection_id = 1;
+  ServerStats stats;
+  bool stopping = false;
+  // libuv hands this to every read: one loop thread, and each read is consumed before the next.
+  std::array<char, 65536> read_buffer{};
+
+  Impl(std::shared_ptr<const config::Config> cfg, TunHandles tun_handles);
+
+  Status start();
+  void stop();
+  void on_tick();
+  void on_tun_readable(int fd);
+  void write_to_tun(std::span<const uint8_t> packet);
+  void forget(uint64_t connection_id);
+  [[nodiscard]] size_t tunnel_count() const { return tunnel_owner.size(); }
+};
+
+// What happens to the session when a tunnel connection ends.
+enum class SessionFate {
+  kKeep,    // detach: the cookie stays valid for cookie_timeout (TCP drop, DPD, temporary BYE)
+  kRemove,  // logout or admin action: cookie invalid at once
+  kHandOver // another connection takes the tunnel over; leave the session attached
+};
+
+class Connection {
+ public:
+  Connection(Server::Impl& server, uint64_t id);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Takes the freshly accepted socket; starts the TLS handshake timer.
+  bool accept(uv_stream_t* listener);
+  void on_read(ssize_t nread, const uv_buf_t* buf);
+  void on_timer();
+  void on_auth_done(bool ok);
+
+  // TUN -> client: one IP packet as a CSTP DATA frame; drops when the socket is backed up.
+  void send_data(std::span<const uint8_t> packet);
+  // Periodic checks while a tunnel is up: DPD and idle timeout.
+  void check_tunnel(Clock::time_point now);
+  // Server-initiated end of the tunnel: sends DISCONNECT, then closes.
+  void disconnect(const char* reason, SessionFate fate);
+  void close(const char* reason, SessionFate fate = SessionFate::kKeep);
+
+  [[nodiscard]] uint64_t id() const { return id_; }
+  [[nodiscard]] bool in_tunnel() const { return phase_ == Phase::kTunnel; }
+  [[nodiscard]] bool auth_in_flight() const { return auth_in_flight_; }
+  [[nodiscard]] int open_handles() const { return open_handles_; }
+  void handle_closed() { --open_handles_; }
+
+  uv_tcp_t tcp{};
+  uv_timer_t timer{};
+
+ private:
+  enum class Phase { kHandshake, kHttp, kTunnel, kClosing };
+  enum class AuthState { kInitial, kNeedPassword };
+
+  void drive_tls();
+  void on_plaintext(const uint8_t* data, size_t len);
+  void feed_http(const uint8_t* data, size_t len);
+  void handle_request(proto::HttpRequest& request);
+  void handle_auth_post(const proto::HttpRequest& request);
+  void start_password_check(std::string password);
+  void handle_connect(const proto::HttpRequest& request);
+  void feed_cstp(const uint8_t* data, size_t len);
+  void handle_frame(const proto::CstpFrame& frame);
+  void send_frame(proto::CstpType type, std::span<const uint8_t> payload);
+  void send_response(int status, std::string_view reason,
+                     const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body,
+                     bool close_after);
+  void send_username_form();
+  void send_password_form(std::string_view message);
+  void tls_write(const uint8_t* data, size_t len);
+  void flush();
+  void arm_timer();
+  void end_tunnel(SessionFate fate);
+
+  Server::Impl& server_;
+  uint64_t id_;
+  std::string peer_;  // "ip:port" for logs
+  Phase phase_ = Phase::kHandshake;
+  int open_handles_ = 0;
+  std::unique_ptr<TlsSession> tls_;
+  Clock::time_point accepted_at_{};
+  Clock::time_point request_started_at_{};
+  bool request_timer_running_ = false;
+  bool shutdown_started_ = false;
+
+  // HTTP / auth phase
+  proto::HttpRequestParser parser_;
+  std::string pending_plaintext_;  // bytes that arrived while a password check was running
+  uint32_t requests_ = 0;
+  AuthState auth_state_ = AuthState::kInitial;
+  std::string username_;
+  uint32_t password_tries_ = 0;
+  bool auth_in_flight_ = false;
+  int http_minor_ = 1;
+
+  // Tunnel phase
+  uint32_t session_id_ = 0;
+  uint32_t address_ = 0;
+  uint32_t route_index_ = 0;
+  std::vector<uint8_t> cstp_buffer_;
+  Clock::time_point last_rx_{};
+  Clock::time_point last_data_{};
+  bool dpd_outstanding_ = false;
+};
+
+}  // namespace ocm::ctrl

@@ -1,0 +1,172 @@
+// The server side of tls.cpp against a real wolfSSL client over in-memory buffers: handshake,
+// one-record-per-write framing, bad certificates and garbage input.
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include "tls.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace ocm::ctrl {
+namespace {
+
+const std::string kData = OCM_TEST_DATA_DIR;
+
+config::CryptoConfig test_crypto() {
+  config::CryptoConfig c;
+  c.cert_file = kData + "/test-server.crt";
+  c.key_file = kData + "/test-server.key";
+  return c;
+}
+
+// A wolfSSL client whose I/O goes to/from vectors the test moves by hand.
+class MemClient {
+ public:
+  explicit MemClient(int version) {
+    ctx_ = wolfSSL_CTX_new(version == 12 ? wolfTLSv1_2_client_method() : wolfTLSv1_3_client_method());
+    wolfSSL_CTX_set_verify(ctx_, WOLFSSL_VERIFY_NONE, nullptr);
+    wolfSSL_CTX_SetIORecv(ctx_, [](WOLFSSL*, char* buf, int sz, void* c) -> int {
+      auto* self = static_cast<MemClient*>(c);
+      if (self->in.empty()) {
+        return WOLFSSL_CBIO_ERR_WANT_READ;
+      }
+      int n = std::min<int>(sz, static_cast<int>(self->in.size()));
+      std::memcpy(buf, self->in.data(), static_cast<size_t>(n));
+      self->in.erase(self->in.begin(), self->in.begin() + n);
+      return n;
+    });
+    wolfSSL_CTX_SetIOSend(ctx_, [](WOLFSSL*, char* buf, int sz, void* c) -> int {
+      auto* self = static_cast<MemClient*>(c);
+      self->out.insert(self->out.end(), buf, buf + sz);
+      return sz;
+    });
+    ssl_ = wolfSSL_new(ctx_);
+    wolfSSL_SetIOReadCtx(ssl_, this);
+    wolfSSL_SetIOWriteCtx(ssl_, this);
+  }
+  ~MemClient() {
+    wolfSSL_free(ssl_);
+    wolfSSL_CTX_free(ctx_);
+  }
+  MemClient(const MemClient&) = delete;
+  MemClient& operator=(const MemClient&) = delete;
+
+  WOLFSSL* ssl() { return ssl_; }
+  std::vector<uint8_t> in;
+  std::vector<uint8_t> out;
+
+ private:
+  WOLFSSL_CTX* ctx_ = nullptr;
+  WOLFSSL* ssl_ = nullptr;
+};
+
+// Moves bytes both ways until both sides finish the handshake (bounded rounds).
+bool handshake(MemClient& client, TlsSession& server) {
+  for (int round = 0; round < 10; ++round) {
+    int rc = wolfSSL_connect(client.ssl());
+    server.push_input(client.out.data(), client.out.size());
+    client.out.clear();
+    auto st = server.handshake();
+    client.in.insert(client.in.end(), server.output().begin(), server.output().end());
+    server.output().clear();
+    if (st == TlsSession::Status::kError) {
+      return false;
+    }
+    if (rc == WOLFSSL_SUCCESS && server.handshake_done()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+class TlsVersionTest : public ::testing::TestWithParam<int> {};
+INSTANTIATE_TEST_SUITE_P(Versions, TlsVersionTest, ::testing::Values(12, 13));
+
+TEST_P(TlsVersionTest, HandshakeAndRecordBoundaries) {
+  auto ctx = TlsContext::create(test_crypto());
+  ASSERT_TRUE(ctx.has_value()) << ctx.error().message;
+  TlsSession server(*ctx);
+  MemClient client(GetParam());
+  ASSERT_TRUE(handshake(client, server));
+  EXPECT_EQ(server.version(), GetParam() == 12 ? "TLSv1.2" : "TLSv1.3");
+
+  // Two client writes must come out of the server as two separate reads: CSTP relies on it.
+  ASSERT_EQ(wolfSSL_write(client.ssl(), "first", 5), 5);
+  ASSERT_EQ(wolfSSL_write(client.ssl(), "second!", 7), 7);
+  server.push_input(client.out.data(), client.out.size());
+  client.out.clear();
+  uint8_t buf[16500];
+  size_t n = 0;
+  ASSERT_EQ(server.read(buf, sizeof buf, n), TlsSession::Status::kOk);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(buf), n), "first");
+  ASSERT_EQ(server.read(buf, sizeof buf, n), TlsSession::Status::kOk);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(buf), n), "second!");
+  EXPECT_EQ(server.read(buf, sizeof buf, n), TlsSession::Status::kWantRead);
+
+  // Server -> client.
+  ASSERT_EQ(server.write(reinterpret_cast<const uint8_t*>("pong"), 4), TlsSession::Status::kOk);
+  client.in.insert(client.in.end(), server.output().begin(), server.output().end());
+  server.output().clear();
+  char cbuf[16];
+  ASSERT_EQ(wolfSSL_read(client.ssl(), cbuf, sizeof cbuf), 4);
+  EXPECT_EQ(std::string(cbuf, 4), "pong");
+
+  // close_notify from the client is reported as kClosed.
+  wolfSSL_shutdown(client.ssl());
+  server.push_input(client.out.data(), client.out.size());
+  EXPECT_EQ(server.read(buf, sizeof buf, n), TlsSession::Status::kClosed);
+}
+
+TEST(TlsSessionTest, GarbageInsteadOfClientHelloIsAnError) {
+  auto ctx = TlsContext::create(test_crypto());
+  ASSERT_TRUE(ctx.has_value());
+  TlsSession server(*ctx);
+  const char garbage[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  server.push_input(reinterpret_cast<const uint8_t*>(garbage), sizeof garbage - 1);
+  EXPECT_EQ(server.handshake(), TlsSession::Status::kError);
+  EXPECT_FALSE(server.last_error().empty());
+}
+
+TEST(TlsSessionTest, TruncatedClientHelloWaits) {
+  auto ctx = TlsContext::create(test_crypto());
+  ASSERT_TRUE(ctx.has_value());
+  TlsSession server(*ctx);
+  MemClient client(13);
+  wolfSSL_connect(client.ssl());
+  ASSERT_GT(client.out.size(), 10u);
+  server.push_input(client.out.data(), client.out.size() / 2);
+  EXPECT_EQ(server.handshake(), TlsSession::Status::kWantRead);
+}
+
+struct BadFilesCase {
+  const char* name;
+  const char* cert;
+  const char* key;
+  const char* expect_in_message;
+};
+
+class TlsContextErrorTest : public ::testing::TestWithParam<BadFilesCase> {};
+INSTANTIATE_TEST_SUITE_P(
+    Cases, TlsContextErrorTest,
+    ::testing::Values(BadFilesCase{"missing_cert", "/nonexistent/cert.pem", "test-server.key", "certificate"},
+                      BadFilesCase{"missing_key", "test-server.crt", "/nonexistent/key.pem", "private key"},
+                      BadFilesCase{"key_mismatch", "test-server.crt", "other.key", "does not match"},
+                      BadFilesCase{"key_as_cert", "test-server.key", "test-server.key", "certificate"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST_P(TlsContextErrorTest, NamesTheProblem) {
+  config::CryptoConfig c;
+  auto path = [](const char* p) { return p[0] == '/' ? std::string(p) : kData + "/" + p; };
+  c.cert_file = path(GetParam().cert);
+  c.key_file = path(GetParam().key);
+  auto ctx = TlsContext::create(c);
+  ASSERT_FALSE(ctx.has_value());
+  EXPECT_NE(ctx.error().message.find(GetParam().expect_in_message), std::string::npos) << ctx.error().message;
+}
+
+}  // namespace
+}  // namespace ocm::ctrl
