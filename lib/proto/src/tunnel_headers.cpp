@@ -1,1 +1,148 @@
-// placeholder: being written
+#include "ocm/proto/tunnel_headers.hpp"
+
+#include <algorithm>
+
+namespace ocm::proto {
+namespace {
+
+// IPv4 (20) + UDP (8): ocserv subtracts it from the link MTU even when no DTLS is offered.
+constexpr uint32_t kIpUdpOverhead = 28;
+constexpr uint32_t kMinBaseMtu = 1280;
+// Jumbo frames; a larger claim is more likely a bug or a probe than a real link.
+constexpr uint32_t kMaxBaseMtu = 9000;
+constexpr uint32_t kDefaultBaseMtu = 1500;
+// The smallest datagram every IPv4 host must accept (RFC 791).
+constexpr uint32_t kMinDataMtu = 576;
+constexpr uint32_t kMaxHeaderMtu = 65535;
+constexpr size_t kMaxHostname = 63;
+
+// Digits only, no sign or spaces; nullopt if out of [lo, hi].
+std::optional<uint32_t> parse_bounded(std::string_view text, uint32_t lo, uint32_t hi) noexcept {
+  if (text.empty() || text.size() > 5 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  uint32_t value = 0;
+  for (char c : text) {
+    value = value * 10 + static_cast<uint32_t>(c - '0');  // at most 5 digits: cannot overflow
+  }
+  if (value < lo || value > hi) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+bool valid_hostname(std::string_view name) noexcept {
+  if (name.empty() || name.size() > kMaxHostname) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+  });
+}
+
+void add_header(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  // Values come from config and from the client (hostname); a CR or LF would end the header
+  // block early and let the rest be read as something else, and other controls confuse scripts.
+  for (char c : value) {
+    auto uc = static_cast<unsigned char>(c);
+    out.push_back((uc < 0x20 || uc == 0x7f) ? ' ' : c);
+  }
+  out += "\r\n";
+}
+
+void add_header(std::string& out, std::string_view name, uint32_t value) {
+  add_header(out, name, std::to_string(value));
+}
+
+}  // namespace
+
+TunnelRequest parse_tunnel_request(const HttpRequest& request) {
+  TunnelRequest out;
+  if (auto value = request.header("X-CSTP-Base-MTU")) {
+    out.base_mtu = parse_bounded(*value, kMinBaseMtu, kMaxHeaderMtu);
+  }
+  if (auto value = request.header("X-CSTP-MTU")) {
+    out.mtu = parse_bounded(*value, kMinDataMtu, kMaxHeaderMtu);
+  }
+  if (auto value = request.header("X-CSTP-Address-Type")) {
+    out.wants_ipv4 = value->find("IPv4") != std::string_view::npos;
+  }
+  if (auto value = request.header("X-CSTP-Hostname"); value && valid_hostname(*value)) {
+    out.hostname.assign(*value);
+  }
+  return out;
+}
+
+std::string tunnel_reply(const TunnelReply& reply) {
+  std::string out;
+  out.reserve(1024);
+  // openconnect requires exactly this status line (protocol.md §8.1).
+  out += "HTTP/1.1 200 CONNECTED\r\n";
+  add_header(out, "X-CSTP-Version", "1");
+  add_header(out, "X-CSTP-Server-Name", reply.server_name);
+  if (!reply.hostname.empty()) {
+    add_header(out, "X-CSTP-Hostname", reply.hostname);
+  }
+  // As in ocserv, dpd = 0 means "no DPD" and the header is left out.
+  if (reply.dpd_seconds > 0) {
+    add_header(out, "X-CSTP-DPD", reply.dpd_seconds);
+  }
+  if (!reply.default_domain.empty()) {
+    add_header(out, "X-CSTP-Default-Domain", reply.default_domain);
+  }
+  add_header(out, "X-CSTP-Address", format_ipv4(reply.address));
+  add_header(out, "X-CSTP-Netmask", format_ipv4(reply.netmask));
+  for (uint32_t dns : reply.dns) {
+    add_header(out, "X-CSTP-DNS", format_ipv4(dns));
+  }
+  for (const auto& domain : reply.split_dns) {
+    add_header(out, "X-CSTP-Split-DNS", domain);
+  }
+  // With a default route every packet goes through the tunnel; split routes would only make the
+  // client install redundant, narrower routes.
+  if (!reply.default_route) {
+    for (const auto& prefix : reply.split_include) {
+      add_header(out, "X-CSTP-Split-Include", format_prefix_dotted(prefix));
+    }
+  }
+  add_header(out, "X-CSTP-Tunnel-All-DNS", reply.default_route ? "true" : "false");
+  add_header(out, "X-CSTP-Keepalive", reply.keepalive_seconds);
+  if (reply.idle_timeout_seconds > 0) {
+    add_header(out, "X-CSTP-Idle-Timeout", reply.idle_timeout_seconds);
+  } else {
+    add_header(out, "X-CSTP-Idle-Timeout", "none");
+  }
+  add_header(out, "X-CSTP-Smartcard-Removal-Disconnect", "true");
+  // No rekeying yet: "none" tells the client not to expect or start one.
+  add_header(out, "X-CSTP-Rekey-Method", "none");
+  add_header(out, "X-CSTP-Session-Timeout", "none");
+  add_header(out, "X-CSTP-Disconnected-Timeout", "none");
+  add_header(out, "X-CSTP-Keep", "true");
+  add_header(out, "X-CSTP-TCP-Keepalive", "true");
+  add_header(out, "X-CSTP-License", "accept");
+  add_header(out, "X-CSTP-Base-MTU", reply.base_mtu);
+  add_header(out, "X-CSTP-MTU", reply.mtu);
+  if (!reply.banner.empty()) {
+    add_header(out, "X-CSTP-Banner", reply.banner);
+  }
+  out += "\r\n";
+  return out;
+}
+
+MtuChoice choose_mtu(uint32_t config_mtu, const TunnelRequest& request) {
+  uint32_t base = kDefaultBaseMtu;
+  if (request.base_mtu) {
+    base = std::clamp(*request.base_mtu, kMinBaseMtu, kMaxBaseMtu);
+  } else if (request.mtu) {
+    // Old clients send only the data MTU; undo the overhead they subtracted. No lower clamp here:
+    // raising the link MTU above what the client asked for would produce packets it cannot send.
+    base = *request.mtu >= kMaxBaseMtu - kIpUdpOverhead ? kMaxBaseMtu : *request.mtu + kIpUdpOverhead;
+  }
+  uint32_t mtu = std::max(std::min(config_mtu, base - kIpUdpOverhead), kMinDataMtu);
+  return MtuChoice{base, mtu};
+}
+
+}  // namespace ocm::proto

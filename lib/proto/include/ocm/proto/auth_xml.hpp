@@ -22,7 +22,9 @@ struct AuthFields {
 // or with invalid escapes make the parse fail (nullopt) so the caller answers 400.
 std::optional<AuthFields> parse_auth_body(std::string_view body);
 
-// XML-escapes text for element content and attribute values (&, <, >, ", ').
+// XML-escapes text for element content and attribute values (&, <, >, ", '). Control characters
+// XML 1.0 cannot carry are dropped and invalid UTF-8 bytes become U+FFFD, because libxml2 in the
+// client rejects the whole document otherwise.
 std::string xml_escape(std::string_view text);
 
 // The username form (type="auth-request", auth id="main"); `banner` optional (empty = none).

@@ -14,7 +14,7 @@ namespace ocm::proto {
 
 struct HttpLimits {
   size_t max_request_line = 2048;   // method + target + version
-  size_t max_header_bytes = 16384;  // all header lines together, request line excluded
+  size_t max_header_bytes = 16384;  // header lines with their CRLF/LF; request line, final blank line excluded
   size_t max_headers = 64;
   size_t max_body = 65536;          // Content-Length above this -> 413
 };

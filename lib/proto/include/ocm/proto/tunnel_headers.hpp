@@ -14,7 +14,7 @@ namespace ocm::proto {
 
 struct TunnelRequest {
   std::optional<uint32_t> base_mtu;  // X-CSTP-Base-MTU (1280..65535 accepted)
-  std::optional<uint32_t> mtu;       // X-CSTP-MTU
+  std::optional<uint32_t> mtu;       // X-CSTP-MTU (576..65535 accepted)
   bool wants_ipv4 = true;            // X-CSTP-Address-Type lacks "IPv4" -> false (absent -> true)
   std::string hostname;              // X-CSTP-Hostname if a valid hostname < 64 chars, else empty
 };
@@ -42,8 +42,8 @@ struct TunnelReply {
 std::string tunnel_reply(const TunnelReply& reply);
 
 // MTU arithmetic while only CSTP is offered: base = X-CSTP-Base-MTU if sent (clamped to 1280..9000),
-// else X-CSTP-MTU + 28 if sent, else 1500. data MTU = min(config_mtu, base - 28), where 28 is the
-// IPv4 + UDP overhead ocserv subtracts even without DTLS, and never below 576.
+// else X-CSTP-MTU + 28 if sent (capped at 9000), else 1500. data MTU = min(config_mtu, base - 28),
+// where 28 is the IPv4 + UDP overhead ocserv subtracts even without DTLS, and never below 576.
 struct MtuChoice {
   uint32_t base_mtu;
   uint32_t mtu;

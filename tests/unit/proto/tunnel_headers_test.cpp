@@ -1,0 +1,305 @@
+#include "ocm/proto/tunnel_headers.hpp"
+
+#include <gtest/gtest.h>
+
+#include "param_name.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ocm::proto {
+namespace {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+HttpRequest connect_with(Headers headers) {
+  HttpRequest req;
+  req.method = HttpMethod::kConnect;
+  req.method_text = "CONNECT";
+  req.target = "/CSCOSSLC/tunnel";
+  req.headers = std::move(headers);
+  return req;
+}
+
+// ---------------------------------------------------------------- request parsing
+
+TEST(TunnelRequest, OpenconnectRequestThroughTheHttpParser) {
+  // protocol.md §3.1, trimmed of headers this parser does not look at.
+  const char* raw =
+      "CONNECT /CSCOSSLC/tunnel HTTP/1.1\r\n"
+      "Host: 10.99.0.1:4443\r\n"
+      "User-Agent: Open AnyConnect VPN Agent v9.01-3\r\n"
+      "Cookie: webvpn=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\r\n"
+      "X-CSTP-Version: 1\r\n"
+      "X-CSTP-Hostname: vm\r\n"
+      "X-CSTP-Accept-Encoding: oc-lz4,lzs\r\n"
+      "X-CSTP-Base-MTU: 1500\r\n"
+      "X-CSTP-MTU: 1390\r\n"
+      "X-CSTP-Address-Type: IPv6,IPv4\r\n"
+      "X-CSTP-Full-IPv6-Capability: true\r\n"
+      "X-DTLS-CipherSuite: PSK-NEGOTIATE:OC-DTLS1_2-AES256-GCM\r\n"
+      "\r\n";
+  HttpRequestParser parser;
+  parser.feed(raw);
+  ASSERT_EQ(parser.state(), HttpRequestParser::State::kComplete);
+  auto req = parse_tunnel_request(parser.request());
+  EXPECT_EQ(req.base_mtu, 1500u);
+  EXPECT_EQ(req.mtu, 1390u);
+  EXPECT_TRUE(req.wants_ipv4);
+  EXPECT_EQ(req.hostname, "vm");
+}
+
+struct RequestCase {
+  const char* name;
+  Headers headers;
+  std::optional<uint32_t> base_mtu;
+  std::optional<uint32_t> mtu;
+  bool wants_ipv4;
+  std::string hostname;
+};
+
+// NOLINTNEXTLINE(readability-identifier-naming): gtest looks this hook up by name.
+void PrintTo(const RequestCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+std::vector<RequestCase> request_cases() {
+  std::string host63(63, 'h');
+  std::string host64(64, 'h');
+  return {
+      {"Nothing", {}, std::nullopt, std::nullopt, true, ""},
+      {"DisableIpv6", {{"X-CSTP-Address-Type", "IPv4"}}, std::nullopt, std::nullopt, true, ""},
+      {"Ipv6Only", {{"X-CSTP-Address-Type", "IPv6"}}, std::nullopt, std::nullopt, false, ""},
+      {"AddressTypeCaseSensitive", {{"X-CSTP-Address-Type", "ipv4"}}, std::nullopt, std::nullopt, false, ""},
+      {"HeaderNamesCaseInsensitive", {{"x-cstp-base-mtu", "1400"}, {"X-CSTP-mtu", "1300"}}, 1400u, 1300u, true, ""},
+      {"BaseMtuLowest", {{"X-CSTP-Base-MTU", "1280"}}, 1280u, std::nullopt, true, ""},
+      {"BaseMtuBelowRange", {{"X-CSTP-Base-MTU", "1279"}}, std::nullopt, std::nullopt, true, ""},
+      {"BaseMtuHighest", {{"X-CSTP-Base-MTU", "65535"}}, 65535u, std::nullopt, true, ""},
+      {"BaseMtuAboveRange", {{"X-CSTP-Base-MTU", "65536"}}, std::nullopt, std::nullopt, true, ""},
+      {"BaseMtuHuge", {{"X-CSTP-Base-MTU", "99999999999999999999"}}, std::nullopt, std::nullopt, true, ""},
+      {"BaseMtuNotNumber", {{"X-CSTP-Base-MTU", "abc"}}, std::nullopt, std::nullopt, true, ""},
+      {"BaseMtuSign", {{"X-CSTP-Base-MTU", "+1500"}}, std::nullopt, std::nullopt, true, ""},
+      {"BaseMtuEmpty", {{"X-CSTP-Base-MTU", ""}}, std::nullopt, std::nullopt, true, ""},
+      {"BaseMtuTrailingJunk", {{"X-CSTP-Base-MTU", "1500x"}}, std::nullopt, std::nullopt, true, ""},
+      {"MtuLowest", {{"X-CSTP-MTU", "576"}}, std::nullopt, 576u, true, ""},
+      {"MtuBelowRange", {{"X-CSTP-MTU", "575"}}, std::nullopt, std::nullopt, true, ""},
+      {"MtuZero", {{"X-CSTP-MTU", "0"}}, std::nullopt, std::nullopt, true, ""},
+      {"MtuNegative", {{"X-CSTP-MTU", "-1"}}, std::nullopt, std::nullopt, true, ""},
+      {"HostnameDotsDashes",
+       {{"X-CSTP-Hostname", "my-laptop.corp.example"}},
+       std::nullopt,
+       std::nullopt,
+       true,
+       "my-laptop.corp.example"},
+      {"Hostname63", {{"X-CSTP-Hostname", host63}}, std::nullopt, std::nullopt, true, host63},
+      {"Hostname64", {{"X-CSTP-Hostname", host64}}, std::nullopt, std::nullopt, true, ""},
+      {"HostnameEmpty", {{"X-CSTP-Hostname", ""}}, std::nullopt, std::nullopt, true, ""},
+      {"HostnameSpace", {{"X-CSTP-Hostname", "my host"}}, std::nullopt, std::nullopt, true, ""},
+      {"HostnameUnderscore", {{"X-CSTP-Hostname", "my_host"}}, std::nullopt, std::nullopt, true, ""},
+      {"HostnameHeaderInjection",
+       {{"X-CSTP-Hostname", "vm\r\nX-CSTP-Address: 1.2.3.4"}},
+       std::nullopt,
+       std::nullopt,
+       true,
+       ""},
+      {"HostnameNonAscii", {{"X-CSTP-Hostname", "h\xC3\xB6st"}}, std::nullopt, std::nullopt, true, ""},
+  };
+}
+
+class TunnelRequestTest : public ::testing::TestWithParam<RequestCase> {};
+
+TEST_P(TunnelRequestTest, Parses) {
+  const auto& c = GetParam();
+  auto req = parse_tunnel_request(connect_with(c.headers));
+  EXPECT_EQ(req.base_mtu, c.base_mtu);
+  EXPECT_EQ(req.mtu, c.mtu);
+  EXPECT_EQ(req.wants_ipv4, c.wants_ipv4);
+  EXPECT_EQ(req.hostname, c.hostname);
+}
+
+INSTANTIATE_TEST_SUITE_P(Headers, TunnelRequestTest, ::testing::ValuesIn(request_cases()), case_name<RequestCase>);
+
+// ---------------------------------------------------------------- reply
+
+TunnelReply sample_reply() {
+  TunnelReply r;
+  r.server_name = "ocserv-modern 0.1.0";
+  r.hostname = "vm";
+  r.dpd_seconds = 90;
+  r.keepalive_seconds = 32400;
+  r.idle_timeout_seconds = 0;
+  r.default_domain = "example.test";
+  r.address = 0xC0A86332;  // 192.168.99.50
+  r.netmask = 0xFFFFFF00;
+  r.dns = {0xC0A86301, 0x0A000035};
+  r.split_dns = {"corp.test", "lab.test"};
+  r.split_include = {Ipv4Prefix{0x0A0A0000, 16}, Ipv4Prefix{0xAC100000, 12}};
+  r.default_route = false;
+  r.base_mtu = 1500;
+  r.mtu = 1472;
+  r.banner = "Welcome banner";
+  return r;
+}
+
+TEST(TunnelReply, ExactTextInOcservOrder) {
+  EXPECT_EQ(tunnel_reply(sample_reply()),
+            "HTTP/1.1 200 CONNECTED\r\n"
+            "X-CSTP-Version: 1\r\n"
+            "X-CSTP-Server-Name: ocserv-modern 0.1.0\r\n"
+            "X-CSTP-Hostname: vm\r\n"
+            "X-CSTP-DPD: 90\r\n"
+            "X-CSTP-Default-Domain: example.test\r\n"
+            "X-CSTP-Address: 192.168.99.50\r\n"
+            "X-CSTP-Netmask: 255.255.255.0\r\n"
+            "X-CSTP-DNS: 192.168.99.1\r\n"
+            "X-CSTP-DNS: 10.0.0.53\r\n"
+            "X-CSTP-Split-DNS: corp.test\r\n"
+            "X-CSTP-Split-DNS: lab.test\r\n"
+            "X-CSTP-Split-Include: 10.10.0.0/255.255.0.0\r\n"
+            "X-CSTP-Split-Include: 172.16.0.0/255.240.0.0\r\n"
+            "X-CSTP-Tunnel-All-DNS: false\r\n"
+            "X-CSTP-Keepalive: 32400\r\n"
+            "X-CSTP-Idle-Timeout: none\r\n"
+            "X-CSTP-Smartcard-Removal-Disconnect: true\r\n"
+            "X-CSTP-Rekey-Method: none\r\n"
+            "X-CSTP-Session-Timeout: none\r\n"
+            "X-CSTP-Disconnected-Timeout: none\r\n"
+            "X-CSTP-Keep: true\r\n"
+            "X-CSTP-TCP-Keepalive: true\r\n"
+            "X-CSTP-License: accept\r\n"
+            "X-CSTP-Base-MTU: 1500\r\n"
+            "X-CSTP-MTU: 1472\r\n"
+            "X-CSTP-Banner: Welcome banner\r\n"
+            "\r\n");
+}
+
+TEST(TunnelReply, MinimalWithDefaultRoute) {
+  TunnelReply r;
+  r.server_name = "ocserv-modern 0.1.0";
+  r.address = 0x0A080001;
+  r.netmask = 0xFFFF0000;
+  r.dpd_seconds = 60;
+  r.keepalive_seconds = 300;
+  r.idle_timeout_seconds = 1200;
+  r.split_include = {Ipv4Prefix{0x0A0A0000, 16}};  // ignored with a default route
+  r.default_route = true;
+  r.base_mtu = 1400;
+  r.mtu = 1372;
+  EXPECT_EQ(tunnel_reply(r),
+            "HTTP/1.1 200 CONNECTED\r\n"
+            "X-CSTP-Version: 1\r\n"
+            "X-CSTP-Server-Name: ocserv-modern 0.1.0\r\n"
+            "X-CSTP-DPD: 60\r\n"
+            "X-CSTP-Address: 10.8.0.1\r\n"
+            "X-CSTP-Netmask: 255.255.0.0\r\n"
+            "X-CSTP-Tunnel-All-DNS: true\r\n"
+            "X-CSTP-Keepalive: 300\r\n"
+            "X-CSTP-Idle-Timeout: 1200\r\n"
+            "X-CSTP-Smartcard-Removal-Disconnect: true\r\n"
+            "X-CSTP-Rekey-Method: none\r\n"
+            "X-CSTP-Session-Timeout: none\r\n"
+            "X-CSTP-Disconnected-Timeout: none\r\n"
+            "X-CSTP-Keep: true\r\n"
+            "X-CSTP-TCP-Keepalive: true\r\n"
+            "X-CSTP-License: accept\r\n"
+            "X-CSTP-Base-MTU: 1400\r\n"
+            "X-CSTP-MTU: 1372\r\n"
+            "\r\n");
+}
+
+TEST(TunnelReply, ZeroDpdOmitsHeader) {
+  auto r = sample_reply();
+  r.dpd_seconds = 0;
+  EXPECT_EQ(tunnel_reply(r).find("X-CSTP-DPD"), std::string::npos);
+}
+
+TEST(TunnelReply, BannerLineBreaksCannotBreakTheHeaderBlock) {
+  auto r = sample_reply();
+  r.banner = "Line one\r\nX-CSTP-Address: 6.6.6.6\nLine three\r";
+  auto text = tunnel_reply(r);
+  EXPECT_NE(text.find("X-CSTP-Banner: Line one  X-CSTP-Address: 6.6.6.6 Line three \r\n\r\n"), std::string::npos);
+  EXPECT_EQ(text.find("\r\nX-CSTP-Address: 6.6.6.6"), std::string::npos);
+  // Exactly one blank line, at the very end.
+  EXPECT_EQ(text.find("\r\n\r\n"), text.size() - 4);
+}
+
+TEST(TunnelReply, EveryLineIsNameColonSpaceValue) {
+  auto text = tunnel_reply(sample_reply());
+  size_t pos = text.find("\r\n") + 2;  // after the status line
+  size_t lines = 0;
+  while (true) {
+    size_t end = text.find("\r\n", pos);
+    ASSERT_NE(end, std::string::npos);
+    if (end == pos) {
+      break;
+    }
+    auto line = std::string_view(text).substr(pos, end - pos);
+    auto colon = line.find(':');
+    ASSERT_NE(colon, std::string_view::npos) << line;
+    EXPECT_EQ(line.substr(0, 7), "X-CSTP-") << line;
+    ASSERT_LT(colon + 2, line.size());
+    EXPECT_EQ(line[colon + 1], ' ') << line;
+    EXPECT_NE(line[colon + 2], ' ') << line;
+    EXPECT_EQ(line.find('\r'), std::string_view::npos);
+    EXPECT_EQ(line.find('\n'), std::string_view::npos);
+    pos = end + 2;
+    ++lines;
+  }
+  EXPECT_EQ(pos, text.size() - 2);
+  EXPECT_EQ(lines, 26u);
+  EXPECT_EQ(text.find("X-DTLS"), std::string::npos);
+}
+
+// ---------------------------------------------------------------- MTU
+
+struct MtuCase {
+  const char* name;
+  uint32_t config_mtu;
+  std::optional<uint32_t> base_mtu;
+  std::optional<uint32_t> mtu;
+  uint32_t expect_base;
+  uint32_t expect_mtu;
+};
+
+// NOLINTNEXTLINE(readability-identifier-naming): gtest looks this hook up by name.
+void PrintTo(const MtuCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class ChooseMtuTest : public ::testing::TestWithParam<MtuCase> {};
+
+TEST_P(ChooseMtuTest, Chooses) {
+  const auto& c = GetParam();
+  TunnelRequest req;
+  req.base_mtu = c.base_mtu;
+  req.mtu = c.mtu;
+  auto choice = choose_mtu(c.config_mtu, req);
+  EXPECT_EQ(choice.base_mtu, c.expect_base);
+  EXPECT_EQ(choice.mtu, c.expect_mtu);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, ChooseMtuTest,
+                         ::testing::Values(
+                             // ocserv's "no DTLS" number on a 1500-byte link (protocol.md §3.4): 1472.
+                             MtuCase{"NothingSent", 1500, std::nullopt, std::nullopt, 1500, 1472},
+                             MtuCase{"Openconnect", 1500, 1500u, 1390u, 1500, 1472},
+                             MtuCase{"ConfigLower", 1400, 1500u, 1390u, 1500, 1400},
+                             MtuCase{"BaseMtu1300", 1500, 1300u, std::nullopt, 1300, 1272},
+                             MtuCase{"BaseMtuMinimum", 1500, 1280u, std::nullopt, 1280, 1252},
+                             MtuCase{"BaseMtuBelowClamped", 1500, 1000u, std::nullopt, 1280, 1252},
+                             MtuCase{"BaseMtuJumbo", 9000, 9000u, std::nullopt, 9000, 8972},
+                             MtuCase{"BaseMtuAboveClamped", 9000, 65535u, std::nullopt, 9000, 8972},
+                             MtuCase{"BaseMtuJumboConfigSmall", 1500, 9000u, std::nullopt, 9000, 1500},
+                             MtuCase{"OldClientMtuOnly", 1500, std::nullopt, 1390u, 1418, 1390},
+                             MtuCase{"OldClientSmallMtu", 1500, std::nullopt, 1000u, 1028, 1000},
+                             MtuCase{"OldClientMinimumMtu", 1500, std::nullopt, 576u, 604, 576},
+                             MtuCase{"OldClientHugeMtu", 1500, std::nullopt, 65535u, 9000, 1500},
+                             MtuCase{"OldClientOverflowingMtu", 1500, std::nullopt, 0xFFFFFFF0u, 9000, 1500},
+                             MtuCase{"FloorFromConfig", 500, std::nullopt, std::nullopt, 1500, 576},
+                             MtuCase{"FloorFromTinyMtu", 1500, std::nullopt, 100u, 128, 576},
+                             MtuCase{"ConfigZero", 0, 1500u, std::nullopt, 1500, 576}),
+                         case_name<MtuCase>);
+
+}  // namespace
+}  // namespace ocm::proto
