@@ -27,9 +27,18 @@ class PasswdFile {
 
   [[nodiscard]] const PasswdEntry* find(std::string_view username) const;
   [[nodiscard]] size_t size() const { return entries_.size(); }
+  // Scheme prefix ("$5$", "$y$", ...) of the decoy hash that unknown and locked users are checked
+  // against; empty when the built-in yescrypt decoy is used.
+  [[nodiscard]] std::string_view decoy_scheme() const;
 
  private:
+  friend bool verify_user(const PasswdFile& file, std::string_view username, std::string_view password);
+
   std::vector<PasswdEntry> entries_;
+  // A real hash from this file, of its most common kind, that verify_user burns a crypt call
+  // on for unknown or locked users so they cost what a real user costs. Empty: use a built-in
+  // yescrypt hash.
+  std::string dummy_hash_;
 };
 
 // True when `password` matches `hash`. Unsupported or malformed hashes, locked entries and
