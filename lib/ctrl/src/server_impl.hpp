@@ -15,7 +15,7 @@
 
 #include "ocm/auth/passwd.hpp"
 #include "ocm/config/config.hpp"
-#include "ocm/ctrl/inner_packet.hpp"
+#include "ocm/datapath/inner_packet.hpp"
 #include "ocm/ctrl/server.hpp"
 #include "ocm/proto/cstp.hpp"
 #include "ocm/proto/http.hpp"
@@ -25,6 +25,9 @@
 
 namespace ocm::ctrl {
 
+using datapath::check_inner_ipv4;
+using datapath::InnerVerdict;
+using datapath::ipv4_destination;
 using Clock = std::chrono::steady_clock;
 
 // Every packet or connection we refuse is counted by reason (exported by the metrics issue).

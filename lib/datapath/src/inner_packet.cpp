@@ -1,6 +1,6 @@
-#include "ocm/ctrl/inner_packet.hpp"
+#include "ocm/datapath/inner_packet.hpp"
 
-namespace ocm::ctrl {
+namespace ocm::datapath {
 namespace {
 uint32_t load_be32(const uint8_t* p) noexcept {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
@@ -57,4 +57,4 @@ bool ipv4_destination(std::span<const uint8_t> packet, uint32_t& out) noexcept {
   return true;
 }
 
-}  // namespace ocm::ctrl
+}  // namespace ocm::datapath

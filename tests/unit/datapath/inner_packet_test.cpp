@@ -1,10 +1,10 @@
-#include "ocm/ctrl/inner_packet.hpp"
+#include "ocm/datapath/inner_packet.hpp"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace ocm::ctrl {
+namespace ocm::datapath {
 namespace {
 
 constexpr uint32_t kLease = 0xC0A8640B;  // 192.168.100.11
@@ -76,4 +76,4 @@ TEST(Ipv4Destination, ReadsDestinationOrRejects) {
 }
 
 }  // namespace
-}  // namespace ocm::ctrl
+}  // namespace ocm::datapath

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <span>
 
-namespace ocm::ctrl {
+namespace ocm::datapath {
 
 enum class InnerVerdict : uint8_t {
   kOk,
@@ -24,4 +24,4 @@ InnerVerdict check_inner_ipv4(std::span<const uint8_t> packet, uint32_t leased_s
 // Destination address (host order) of a packet read from TUN; false when it is not IPv4.
 bool ipv4_destination(std::span<const uint8_t> packet, uint32_t& out) noexcept;
 
-}  // namespace ocm::ctrl
+}  // namespace ocm::datapath
