@@ -226,6 +226,11 @@ constexpr std::array<EnumName<TlsVersion>, 2> kTlsVersions{{
 constexpr std::array<EnumName<AuthMethod>, 1> kAuthMethods{{
     {"plain", AuthMethod::kPlain},
 }};
+constexpr std::array<EnumName<DtlsMode>, 3> kDtlsModes{{
+    {"auto", DtlsMode::kAuto},
+    {"psk", DtlsMode::kPsk},
+    {"legacy", DtlsMode::kLegacy},
+}};
 constexpr std::array<EnumName<Driver>, 3> kDrivers{{
     {"socket", Driver::kSocket},
     {"af_xdp", Driver::kAfXdp},
@@ -488,6 +493,11 @@ constexpr KeySpec kSessionKeys[] = {
     {"predictable_ips", [](const Field& f, Config& c) { set_bool(f, c.session.predictable_ips); }},
 };
 
+constexpr KeySpec kDtlsKeys[] = {
+    {"enabled", [](const Field& f, Config& c) { set_bool(f, c.dtls.enabled); }},
+    {"mode", [](const Field& f, Config& c) { set_enum(f, c.dtls.mode, kDtlsModes); }},
+};
+
 constexpr KeySpec kDatapathKeys[] = {
     {"driver", [](const Field& f, Config& c) { set_enum(f, c.datapath.driver, kDrivers); }},
 };
@@ -503,7 +513,8 @@ constexpr KeySpec kPerformanceKeys[] = {
 constexpr SectionSpec kSections[] = {
     {"server", kServerKeys},     {"crypto", kCryptoKeys},         {"auth", kAuthKeys},
     {"network", kNetworkKeys},   {"security", kSecurityKeys},     {"session", kSessionKeys},
-    {"datapath", kDatapathKeys}, {"monitoring", kMonitoringKeys}, {"performance", kPerformanceKeys},
+    {"dtls", kDtlsKeys},         {"datapath", kDatapathKeys},     {"monitoring", kMonitoringKeys},
+    {"performance", kPerformanceKeys},
 };
 
 const SectionSpec* find_section(std::string_view name) {

@@ -57,6 +57,36 @@ void add_header(std::string& out, std::string_view name, uint32_t value) {
   add_header(out, name, std::to_string(value));
 }
 
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+// ocserv takes the first 96 hex characters; fewer (or non-hex) means no legacy DTLS.
+std::optional<std::array<uint8_t, 48>> parse_master_secret(std::string_view text) noexcept {
+  std::array<uint8_t, 48> secret{};
+  if (text.size() < 2 * secret.size()) {
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < secret.size(); ++i) {
+    int hi = hex_value(text[2 * i]);
+    int lo = hex_value(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      return std::nullopt;
+    }
+    secret[i] = static_cast<uint8_t>((hi << 4) | lo);
+  }
+  return secret;
+}
+
 }  // namespace
 
 TunnelRequest parse_tunnel_request(const HttpRequest& request) {
@@ -72,6 +102,15 @@ TunnelRequest parse_tunnel_request(const HttpRequest& request) {
   }
   if (auto value = request.header("X-CSTP-Hostname"); value && valid_hostname(*value)) {
     out.hostname.assign(*value);
+  }
+  if (auto value = request.header("X-DTLS-Master-Secret")) {
+    out.dtls_master_secret = parse_master_secret(*value);
+  }
+  if (auto value = request.header("X-DTLS-CipherSuite")) {
+    out.dtls_ciphersuites.assign(*value);
+  }
+  if (auto value = request.header("X-DTLS12-CipherSuite")) {
+    out.dtls12_ciphersuites.assign(*value);
   }
   return out;
 }
@@ -123,6 +162,23 @@ std::string tunnel_reply(const TunnelReply& reply) {
   add_header(out, "X-CSTP-Keep", "true");
   add_header(out, "X-CSTP-TCP-Keepalive", "true");
   add_header(out, "X-CSTP-License", "accept");
+  // ocserv's order: the DTLS offer sits between X-CSTP-License and X-CSTP-Base-MTU.
+  if (reply.dtls) {
+    const auto& d = *reply.dtls;
+    if (reply.dpd_seconds > 0) {
+      add_header(out, "X-DTLS-DPD", reply.dpd_seconds);
+    }
+    add_header(out, "X-DTLS-Port", d.port);
+    add_header(out, "X-DTLS-Keepalive", reply.keepalive_seconds);
+    if (d.psk) {
+      add_header(out, "X-DTLS-App-ID", d.id_hex);
+      add_header(out, "X-DTLS-CipherSuite", d.suite);
+    } else {
+      add_header(out, "X-DTLS-Session-ID", d.id_hex);
+      add_header(out, d.suite_from_dtls12 ? "X-DTLS12-CipherSuite" : "X-DTLS-CipherSuite", d.suite);
+      add_header(out, "X-DTLS-MTU", reply.mtu);
+    }
+  }
   add_header(out, "X-CSTP-Base-MTU", reply.base_mtu);
   add_header(out, "X-CSTP-MTU", reply.mtu);
   if (!reply.banner.empty()) {
@@ -132,7 +188,7 @@ std::string tunnel_reply(const TunnelReply& reply) {
   return out;
 }
 
-MtuChoice choose_mtu(uint32_t config_mtu, const TunnelRequest& request) {
+MtuChoice choose_mtu(uint32_t config_mtu, const TunnelRequest& request, uint32_t dtls_overhead) {
   uint32_t base = kDefaultBaseMtu;
   if (request.base_mtu) {
     base = std::clamp(*request.base_mtu, kMinBaseMtu, kMaxBaseMtu);
@@ -141,7 +197,8 @@ MtuChoice choose_mtu(uint32_t config_mtu, const TunnelRequest& request) {
     // raising the link MTU above what the client asked for would produce packets it cannot send.
     base = *request.mtu >= kMaxBaseMtu - kIpUdpOverhead ? kMaxBaseMtu : *request.mtu + kIpUdpOverhead;
   }
-  uint32_t mtu = std::max(std::min(config_mtu, base - kIpUdpOverhead), kMinDataMtu);
+  uint32_t overhead = kIpUdpOverhead + std::min(dtls_overhead, 128u);
+  uint32_t mtu = std::max(std::min(config_mtu, base > overhead ? base - overhead : 0), kMinDataMtu);
   return MtuChoice{base, mtu};
 }
 

@@ -572,5 +572,41 @@ TEST(ConfigParseFile, DirectoryIsAnError) {
   EXPECT_THAT(result.errors[0].message, HasSubstr("Is a directory"));
 }
 
+struct DtlsCase {
+  const char* name;
+  const char* toml;
+  bool ok;
+  bool enabled;
+  DtlsMode mode;
+  const char* error_key;
+};
+
+class DtlsSectionTest : public ::testing::TestWithParam<DtlsCase> {};
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, DtlsSectionTest,
+    ::testing::Values(DtlsCase{"defaults", "", true, true, DtlsMode::kAuto, ""},
+                      DtlsCase{"psk", "[dtls]\nmode = \"psk\"\n", true, true, DtlsMode::kPsk, ""},
+                      DtlsCase{"legacy", "[dtls]\nmode = \"legacy\"\n", true, true, DtlsMode::kLegacy, ""},
+                      DtlsCase{"disabled", "[dtls]\nenabled = false\n", true, false, DtlsMode::kAuto, ""},
+                      DtlsCase{"bad_mode", "[dtls]\nmode = \"fast\"\n", false, true, DtlsMode::kAuto, "dtls.mode"},
+                      DtlsCase{"bad_type", "[dtls]\nenabled = 1\n", false, true, DtlsMode::kAuto, "dtls.enabled"},
+                      DtlsCase{"unknown_key", "[dtls]\nport = 1\n", false, true, DtlsMode::kAuto, "dtls.port"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST_P(DtlsSectionTest, Parses) {
+  const auto& c = GetParam();
+  ParseResult result = parse(c.toml);
+  if (c.ok) {
+    ASSERT_TRUE(result.errors.empty()) << result.errors[0].message;
+    EXPECT_EQ(result.config->dtls.enabled, c.enabled);
+    EXPECT_EQ(result.config->dtls.mode, c.mode);
+  } else {
+    ASSERT_EQ(result.errors.size(), 1u);
+    EXPECT_EQ(result.errors[0].key, c.error_key);
+    EXPECT_EQ(result.errors[0].line, 2u);
+  }
+}
+
 }  // namespace
 }  // namespace ocm::config

@@ -48,6 +48,26 @@ TEST(TunnelRequest, OpenconnectRequestThroughTheHttpParser) {
   EXPECT_EQ(req.mtu, 1390u);
   EXPECT_TRUE(req.wants_ipv4);
   EXPECT_EQ(req.hostname, "vm");
+  EXPECT_EQ(req.dtls_ciphersuites, "PSK-NEGOTIATE:OC-DTLS1_2-AES256-GCM");
+  EXPECT_FALSE(req.dtls_master_secret.has_value());
+}
+
+TEST(TunnelRequest, DtlsMasterSecretNeedsNinetySixHexDigits) {
+  std::string hex;
+  for (int i = 0; i < 48; ++i) {
+    hex += "A" + std::to_string(i % 10);
+  }
+  auto full = parse_tunnel_request(connect_with({{"X-DTLS-Master-Secret", hex + "FF"}}));
+  ASSERT_TRUE(full.dtls_master_secret.has_value());
+  EXPECT_EQ((*full.dtls_master_secret)[0], 0xA0);
+  EXPECT_EQ((*full.dtls_master_secret)[47], 0xA7);
+  EXPECT_FALSE(parse_tunnel_request(connect_with({{"X-DTLS-Master-Secret", hex.substr(2)}}))
+                   .dtls_master_secret.has_value());
+  std::string bad = hex;
+  bad[10] = 'g';
+  EXPECT_FALSE(parse_tunnel_request(connect_with({{"X-DTLS-Master-Secret", bad}})).dtls_master_secret.has_value());
+  auto both = parse_tunnel_request(connect_with({{"X-DTLS12-CipherSuite", "AES256-GCM-SHA384:AES128-GCM-SHA256"}}));
+  EXPECT_EQ(both.dtls12_ciphersuites, "AES256-GCM-SHA384:AES128-GCM-SHA256");
 }
 
 struct RequestCase {
@@ -174,6 +194,42 @@ TEST(TunnelReply, ExactTextInOcservOrder) {
             "\r\n");
 }
 
+TEST(TunnelReply, PskOfferInOcservOrder) {
+  auto r = sample_reply();
+  r.banner.clear();
+  r.mtu = 1434;
+  r.dtls = TunnelReply::Dtls{4443, true, std::string(64, 'e'), false, "PSK-NEGOTIATE"};
+  std::string text = tunnel_reply(r);
+  EXPECT_NE(text.find("X-CSTP-License: accept\r\n"
+                      "X-DTLS-DPD: 90\r\n"
+                      "X-DTLS-Port: 4443\r\n"
+                      "X-DTLS-Keepalive: 32400\r\n"
+                      "X-DTLS-App-ID: " +
+                      std::string(64, 'e') +
+                      "\r\n"
+                      "X-DTLS-CipherSuite: PSK-NEGOTIATE\r\n"
+                      "X-CSTP-Base-MTU: 1500\r\n"
+                      "X-CSTP-MTU: 1434\r\n\r\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("X-DTLS-Session-ID"), std::string::npos);
+  EXPECT_EQ(text.find("X-DTLS-MTU"), std::string::npos);
+}
+
+TEST(TunnelReply, LegacyOfferNamesSessionSuiteAndMtu) {
+  auto r = sample_reply();
+  r.mtu = 1434;
+  r.dtls = TunnelReply::Dtls{443, false, std::string(64, 'a'), true, "AES256-GCM-SHA384"};
+  std::string text = tunnel_reply(r);
+  EXPECT_NE(text.find("X-DTLS-Session-ID: " + std::string(64, 'a') + "\r\n"), std::string::npos);
+  EXPECT_NE(text.find("X-DTLS12-CipherSuite: AES256-GCM-SHA384\r\n"), std::string::npos);
+  EXPECT_NE(text.find("X-DTLS-MTU: 1434\r\n"), std::string::npos);
+  EXPECT_EQ(text.find("X-DTLS-App-ID"), std::string::npos);
+  r.dtls->suite_from_dtls12 = false;
+  r.dtls->suite = "OC-DTLS1_2-AES128-GCM";
+  EXPECT_NE(tunnel_reply(r).find("X-DTLS-CipherSuite: OC-DTLS1_2-AES128-GCM\r\n"), std::string::npos);
+}
+
 TEST(TunnelReply, MinimalWithDefaultRoute) {
   TunnelReply r;
   r.server_name = "ocserv-modern 0.1.0";
@@ -260,6 +316,7 @@ struct MtuCase {
   std::optional<uint32_t> mtu;
   uint32_t expect_base;
   uint32_t expect_mtu;
+  uint32_t dtls_overhead = 0;
 };
 
 // NOLINTNEXTLINE(readability-identifier-naming): gtest looks this hook up by name.
@@ -274,7 +331,7 @@ TEST_P(ChooseMtuTest, Chooses) {
   TunnelRequest req;
   req.base_mtu = c.base_mtu;
   req.mtu = c.mtu;
-  auto choice = choose_mtu(c.config_mtu, req);
+  auto choice = choose_mtu(c.config_mtu, req, c.dtls_overhead);
   EXPECT_EQ(choice.base_mtu, c.expect_base);
   EXPECT_EQ(choice.mtu, c.expect_mtu);
 }
@@ -283,6 +340,11 @@ INSTANTIATE_TEST_SUITE_P(Table, ChooseMtuTest,
                          ::testing::Values(
                              // ocserv's "no DTLS" number on a 1500-byte link (protocol.md §3.4): 1472.
                              MtuCase{"NothingSent", 1500, std::nullopt, std::nullopt, 1500, 1472},
+                             // ocserv's PSK/legacy AES-GCM number on a 1500-byte link: 1434.
+                             MtuCase{"DtlsAesGcm", 1500, 1500u, 1390u, 1500, 1434, 38},
+                             MtuCase{"DtlsChaCha", 1500, 1500u, 1390u, 1500, 1442, 30},
+                             MtuCase{"DtlsBaseMtu1300", 1500, 1300u, std::nullopt, 1300, 1234, 38},
+                             MtuCase{"DtlsConfigLower", 1400, 1500u, std::nullopt, 1500, 1400, 38},
                              MtuCase{"Openconnect", 1500, 1500u, 1390u, 1500, 1472},
                              MtuCase{"ConfigLower", 1400, 1500u, 1390u, 1500, 1400},
                              MtuCase{"BaseMtu1300", 1500, 1300u, std::nullopt, 1300, 1272},

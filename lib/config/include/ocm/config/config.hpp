@@ -20,7 +20,7 @@ using Seconds = std::chrono::seconds;
 struct ServerConfig {
   std::string bind = "0.0.0.0";  // IPv4 literal (validated)
   uint16_t tcp_port = 443;
-  uint16_t dtls_port = 443;      // reserved for the DTLS issue; DTLS is not advertised yet
+  uint16_t dtls_port = 443;      // UDP port of the DTLS data channel (same address as TCP)
   int listen_backlog = 1024;
   Seconds handshake_timeout{10};  // TCP accept -> TLS handshake done
   Seconds request_timeout{30};    // first byte of an HTTP request -> request complete (slow-loris)
@@ -72,6 +72,17 @@ struct SessionConfig {
   bool predictable_ips = true;    // same user -> same address when it is free
 };
 
+// How the DTLS keys are agreed (protocol.md §5): openconnect's PSK-NEGOTIATE (PSK from the TLS
+// exporter), or Cisco-style resumption of a session made from the client's X-DTLS-Master-Secret.
+// kAuto prefers resumption with AES-GCM, because Debian's wolfSSL can only do PSK with
+// ChaCha20-Poly1305 (feasibility.md §5), and falls back to PSK when the client offers nothing else.
+enum class DtlsMode { kAuto, kPsk, kLegacy };
+
+struct DtlsConfig {
+  bool enabled = true;
+  DtlsMode mode = DtlsMode::kAuto;
+};
+
 enum class Driver { kSocket, kAfXdp, kDpdk };
 
 struct DatapathConfig {
@@ -93,6 +104,7 @@ struct Config {
   NetworkConfig network;
   SecurityConfig security;
   SessionConfig session;
+  DtlsConfig dtls;
   DatapathConfig datapath;
   MonitoringConfig monitoring;
   PerformanceConfig performance;

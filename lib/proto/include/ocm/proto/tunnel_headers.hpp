@@ -2,6 +2,7 @@
 // The CONNECT /CSCOSSLC/tunnel exchange (protocol.md §3): what we read from the request headers
 // and the "HTTP/1.1 200 CONNECTED" reply we build.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,6 +18,10 @@ struct TunnelRequest {
   std::optional<uint32_t> mtu;       // X-CSTP-MTU (576..65535 accepted)
   bool wants_ipv4 = true;            // X-CSTP-Address-Type lacks "IPv4" -> false (absent -> true)
   std::string hostname;              // X-CSTP-Hostname if a valid hostname < 64 chars, else empty
+  // DTLS offer (protocol.md §3.1-3.2): all absent with openconnect --no-dtls.
+  std::optional<std::array<uint8_t, 48>> dtls_master_secret;  // first 96 hex chars of X-DTLS-Master-Secret
+  std::string dtls_ciphersuites;     // X-DTLS-CipherSuite, as sent
+  std::string dtls12_ciphersuites;   // X-DTLS12-CipherSuite, as sent
 };
 TunnelRequest parse_tunnel_request(const HttpRequest& request);
 
@@ -36,18 +41,28 @@ struct TunnelReply {
   uint32_t base_mtu = 1500;
   uint32_t mtu = 1400;
   std::string banner;
-  // DTLS headers are not emitted yet (issue: DTLS data channel).
+  // DTLS offer; absent -> no X-DTLS-* headers and the client stays on CSTP.
+  struct Dtls {
+    uint16_t port = 443;
+    bool psk = true;              // PSK-NEGOTIATE: X-DTLS-App-ID; else X-DTLS-Session-ID + X-DTLS-MTU
+    std::string id_hex;           // 64 lowercase hex digits (32 random bytes, new on every CONNECT)
+    bool suite_from_dtls12 = false;  // legacy: answer in X-DTLS12-CipherSuite instead of X-DTLS-CipherSuite
+    std::string suite;            // "PSK-NEGOTIATE" or the chosen legacy name
+  };
+  std::optional<Dtls> dtls;
 };
 // The whole reply header block including the final blank line.
 std::string tunnel_reply(const TunnelReply& reply);
 
-// MTU arithmetic while only CSTP is offered: base = X-CSTP-Base-MTU if sent (clamped to 1280..9000),
-// else X-CSTP-MTU + 28 if sent (capped at 9000), else 1500. data MTU = min(config_mtu, base - 28),
-// where 28 is the IPv4 + UDP overhead ocserv subtracts even without DTLS, and never below 576.
+// MTU arithmetic (protocol.md §3.4): base = X-CSTP-Base-MTU if sent (clamped to 1280..9000),
+// else X-CSTP-MTU + 28 if sent (capped at 9000), else 1500.
+// data MTU = min(config_mtu, base - 28 - dtls_overhead), never below 576, where 28 is the IPv4 +
+// UDP overhead ocserv subtracts even without DTLS and dtls_overhead is the record overhead plus
+// the one-byte payload header (0 when DTLS is not offered; 38 for AES-GCM, 30 for ChaCha20).
 struct MtuChoice {
   uint32_t base_mtu;
   uint32_t mtu;
 };
-MtuChoice choose_mtu(uint32_t config_mtu, const TunnelRequest& request);
+MtuChoice choose_mtu(uint32_t config_mtu, const TunnelRequest& request, uint32_t dtls_overhead = 0);
 
 }  // namespace ocm::proto
