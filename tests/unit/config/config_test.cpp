@@ -592,7 +592,7 @@ INSTANTIATE_TEST_SUITE_P(
                       DtlsCase{"bad_mode", "[dtls]\nmode = \"fast\"\n", false, true, DtlsMode::kAuto, "dtls.mode"},
                       DtlsCase{"bad_type", "[dtls]\nenabled = 1\n", false, true, DtlsMode::kAuto, "dtls.enabled"},
                       DtlsCase{"unknown_key", "[dtls]\nport = 1\n", false, true, DtlsMode::kAuto, "dtls.port"}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST_P(DtlsSectionTest, Parses) {
   const auto& c = GetParam();

@@ -156,7 +156,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadFilesCase{"missing_key", "test-server.crt", "/nonexistent/key.pem", "private key"},
                       BadFilesCase{"key_mismatch", "test-server.crt", "other.key", "does not match"},
                       BadFilesCase{"key_as_cert", "test-server.key", "test-server.key", "certificate"}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST_P(TlsContextErrorTest, NamesTheProblem) {
   config::CryptoConfig c;

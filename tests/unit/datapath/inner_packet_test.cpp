@@ -58,7 +58,7 @@ std::vector<Case> cases() {
 class InnerPacketTest : public ::testing::TestWithParam<Case> {};
 
 INSTANTIATE_TEST_SUITE_P(Cases, InnerPacketTest, ::testing::ValuesIn(cases()),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST_P(InnerPacketTest, Verdict) {
   EXPECT_EQ(check_inner_ipv4(GetParam().packet, kLease), GetParam().expected)

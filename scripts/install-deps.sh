@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages needed to build, test and run ocserv-modern.
+# Idempotent: only missing packages are installed; `apt-get update` runs at most once, and only
+# when something is missing. Must run as root (or via sudo) when anything is missing.
+set -euo pipefail
+
+BUILD_PKGS=(
+  meson ninja-build pkg-config g++
+  libuv1-dev libwolfssl-dev libtomlplusplus-dev
+  libgtest-dev libgmock-dev libcrypt-dev
+)
+TOOL_PKGS=(
+  openssl iproute2 iputils-ping openconnect python3 procps util-linux
+)
+
+missing=()
+for pkg in "${BUILD_PKGS[@]}" "${TOOL_PKGS[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  if [[ "$status" != "installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run as root (sudo $0) to install them" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done" >&2
