@@ -10,7 +10,7 @@ BUILD_PKGS=(
   libgtest-dev libgmock-dev libcrypt-dev
 )
 TOOL_PKGS=(
-  openssl iproute2 iputils-ping openconnect python3 procps util-linux
+  openssl iproute2 iputils-ping openconnect python3 procps util-linux iperf3
 )
 
 missing=()
