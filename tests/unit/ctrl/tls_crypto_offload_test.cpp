@@ -4,8 +4,9 @@
 // in-memory TLS 1.2 / 1.3 sessions where only one side offloads, so every record crosses
 // between ipsec-mb and wolfSSL software.
 #include <wolfssl/options.h>
-#include <wolfssl/ssl.h>
+
 #include <wolfssl/error-ssl.h>
+#include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
@@ -24,7 +25,7 @@
 namespace ocm::ctrl {
 namespace {
 
-const std::string kData = OCM_TEST_DATA_DIR;
+constexpr const char* kDataDir = OCM_TEST_DATA_DIR;
 
 struct CtxFree {
   void operator()(WOLFSSL_CTX* ctx) const { wolfSSL_CTX_free(ctx); }
@@ -83,9 +84,8 @@ class GcmPair {
     std::array<uint8_t, 16> t_sw{};
     const uint8_t* aad_ptr = aad_len != 0 ? aad.data() : nullptr;
     const uint8_t* in = len != 0 ? plain.data() : nullptr;
-    ASSERT_EQ(wc_AesGcmEncrypt(&offloaded_, len != 0 ? c_off.data() : nullptr, in, static_cast<word32>(len),
-                               iv.data(), static_cast<word32>(iv_len), t_off.data(), 16, aad_ptr,
-                               static_cast<word32>(aad_len)),
+    ASSERT_EQ(wc_AesGcmEncrypt(&offloaded_, len != 0 ? c_off.data() : nullptr, in, static_cast<word32>(len), iv.data(),
+                               static_cast<word32>(iv_len), t_off.data(), 16, aad_ptr, static_cast<word32>(aad_len)),
               0);
     ASSERT_EQ(wc_AesGcmEncrypt(&software_, len != 0 ? c_sw.data() : nullptr, in, static_cast<word32>(len), iv.data(),
                                static_cast<word32>(iv_len), t_sw.data(), 16, aad_ptr, static_cast<word32>(aad_len)),
@@ -112,7 +112,9 @@ class GcmCallbackTest : public ::testing::Test {
   static void SetUpTestSuite() { register_device(); }
 };
 
-TEST_F(GcmCallbackTest, EnableRejectsNullCtx) { EXPECT_FALSE(enable_tls_crypto_offload(nullptr)); }
+TEST_F(GcmCallbackTest, EnableRejectsNullCtx) {
+  EXPECT_FALSE(enable_tls_crypto_offload(nullptr));
+}
 
 TEST_F(GcmCallbackTest, MatchesWolfSslSoftwareForAllShapes) {
   for (size_t key_len : {16U, 32U}) {
@@ -219,14 +221,13 @@ TEST_F(GcmCallbackTest, CacheIsBoundedAndEvictsLeastRecentlyUsed) {
   EXPECT_GE(after.cache_evictions - before.cache_evictions, 8U);
   EXPECT_EQ(after.key_expansions - before.key_expansions, kCount);
   // The newest key is still cached: using it again expands nothing.
-  ASSERT_EQ(wc_AesGcmEncrypt(objects.back().get(), buf.data(), buf.data(), 32, iv.data(), 12, tag.data(), 16, nullptr,
-                             0),
-            0);
+  ASSERT_EQ(
+      wc_AesGcmEncrypt(objects.back().get(), buf.data(), buf.data(), 32, iv.data(), 12, tag.data(), 16, nullptr, 0), 0);
   EXPECT_EQ(tls_crypto_offload_stats().key_expansions, after.key_expansions);
   // The oldest was evicted: it is expanded again, and the result is still right.
-  ASSERT_EQ(wc_AesGcmEncrypt(objects.front().get(), buf.data(), buf.data(), 32, iv.data(), 12, tag.data(), 16,
-                             nullptr, 0),
-            0);
+  ASSERT_EQ(
+      wc_AesGcmEncrypt(objects.front().get(), buf.data(), buf.data(), 32, iv.data(), 12, tag.data(), 16, nullptr, 0),
+      0);
   EXPECT_EQ(tls_crypto_offload_stats().key_expansions, after.key_expansions + 1);
   for (auto& aes : objects) {
     wc_AesFree(aes.get());
@@ -260,13 +261,13 @@ int pipe_send(WOLFSSL* /*ssl*/, char* buf, int sz, void* ctx) {
 
 struct SuiteCase {
   const char* label;
-  int version;  // 12 or 13
   const char* cipher;
+  int version;          // 12 or 13
   bool offload_server;  // otherwise the client offloads
 };
 
 // gtest prints parameters on failure; without this it dumps the struct's bytes.
-void PrintTo(const SuiteCase& c, std::ostream* os) {
+void PrintTo(const SuiteCase& c, std::ostream* os) {  // NOLINT(readability-identifier-naming): gtest's name
   *os << c.cipher << (c.offload_server ? " (server offloads)" : " (client offloads)");
 }
 
@@ -296,8 +297,8 @@ CtxPtr make_ctx(bool server, const SuiteCase& c, bool offload) {
     return ctx;
   }
   if (server) {
-    std::string crt = kData + "/test-server.crt";
-    std::string key = kData + "/test-server.key";
+    std::string crt = std::string(kDataDir) + "/test-server.crt";
+    std::string key = std::string(kDataDir) + "/test-server.key";
     EXPECT_EQ(wolfSSL_CTX_use_certificate_chain_file(ctx.get(), crt.c_str()), WOLFSSL_SUCCESS);
     EXPECT_EQ(wolfSSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), WOLFSSL_FILETYPE_PEM), WOLFSSL_SUCCESS);
   } else {
@@ -459,17 +460,17 @@ TEST_P(TlsOffloadKeyUpdateTest, KeyUpdateRekeysTheCachedKeys) {
   EXPECT_EQ(after.auth_failures, before.auth_failures);
 }
 
-const SuiteCase kTls12Cases[] = {
-    {"Tls12Aes128", 12, "ECDHE-ECDSA-AES128-GCM-SHA256", true},
-    {"Tls12Aes128", 12, "ECDHE-ECDSA-AES128-GCM-SHA256", false},
-    {"Tls12Aes256", 12, "ECDHE-ECDSA-AES256-GCM-SHA384", true},
-    {"Tls12Aes256", 12, "ECDHE-ECDSA-AES256-GCM-SHA384", false},
+constexpr SuiteCase kTls12Cases[] = {
+    {"Tls12Aes128", "ECDHE-ECDSA-AES128-GCM-SHA256", 12, true},
+    {"Tls12Aes128", "ECDHE-ECDSA-AES128-GCM-SHA256", 12, false},
+    {"Tls12Aes256", "ECDHE-ECDSA-AES256-GCM-SHA384", 12, true},
+    {"Tls12Aes256", "ECDHE-ECDSA-AES256-GCM-SHA384", 12, false},
 };
-const SuiteCase kTls13Cases[] = {
-    {"Tls13Aes128", 13, "TLS13-AES128-GCM-SHA256", true},
-    {"Tls13Aes128", 13, "TLS13-AES128-GCM-SHA256", false},
-    {"Tls13Aes256", 13, "TLS13-AES256-GCM-SHA384", true},
-    {"Tls13Aes256", 13, "TLS13-AES256-GCM-SHA384", false},
+constexpr SuiteCase kTls13Cases[] = {
+    {"Tls13Aes128", "TLS13-AES128-GCM-SHA256", 13, true},
+    {"Tls13Aes128", "TLS13-AES128-GCM-SHA256", 13, false},
+    {"Tls13Aes256", "TLS13-AES256-GCM-SHA384", 13, true},
+    {"Tls13Aes256", "TLS13-AES256-GCM-SHA384", 13, false},
 };
 
 INSTANTIATE_TEST_SUITE_P(Tls12, TlsOffloadTest, ::testing::ValuesIn(kTls12Cases), case_name);
@@ -479,7 +480,7 @@ INSTANTIATE_TEST_SUITE_P(Tls13, TlsOffloadKeyUpdateTest, ::testing::ValuesIn(kTl
 // ChaCha20-Poly1305 cannot be offloaded in wolfSSL 5.5.4 (no ChaCha member in wc_CryptoInfo);
 // make sure a ChaCha session still works with the device set and offloads nothing.
 TEST(TlsOffloadChaChaTest, StaysInSoftwareAndWorks) {
-  SuiteCase c{"Tls13ChaCha", 13, "TLS13-CHACHA20-POLY1305-SHA256", true};
+  SuiteCase c{"Tls13ChaCha", "TLS13-CHACHA20-POLY1305-SHA256", 13, true};
   CtxPtr server_ctx = make_ctx(true, c, true);
   CtxPtr client_ctx = make_ctx(false, c, false);
   ASSERT_NE(server_ctx, nullptr);
