@@ -1,0 +1,34 @@
+#pragma once
+// A datapath driver as the slow path sees it: it owns the data channel's packet I/O (the UDP
+// side and the TUN side) and one pipeline context. The slow path polls its descriptors, drains
+// the context's rings after each poll, and uses the few calls below to inject packets.
+// Control operations only: per-packet work happens inside poll() without virtual calls.
+
+#include <span>
+#include <vector>
+
+#include "ocm/datapath/ctx.hpp"
+#include "ocm/datapath/pkt.hpp"
+
+namespace ocm::datapath {
+
+class DataPlane {
+ public:
+  virtual ~DataPlane() = default;
+
+  // Descriptors to watch for readability (UDP socket, TUN queues, ...).
+  [[nodiscard]] virtual std::vector<int> poll_fds() const = 0;
+  // Runs receive bursts on `fd` until it is drained or a per-call budget is spent.
+  virtual void poll(int fd, uint64_t now_ns) noexcept = 0;
+  virtual Ctx& ctx() noexcept = 0;
+
+  // Sends raw bytes (a DTLS handshake flight wolfSSL produced) to a peer.
+  virtual bool send_datagram(const Peer& peer, std::span<const uint8_t> datagram) noexcept = 0;
+  // Seals one DTLS payload (type byte + data) for `slot` with the session's keys and sends it
+  // to the session's peer (DPD requests, MTU probes from the slow path).
+  virtual bool send_payload(uint32_t slot, std::span<const uint8_t> payload, uint64_t now_ns) noexcept = 0;
+  // Writes one IP packet to the kernel (packets that arrived over CSTP).
+  virtual bool write_tun(std::span<const uint8_t> packet) noexcept = 0;
+};
+
+}  // namespace ocm::datapath
