@@ -10,6 +10,7 @@
 #include "ocm/base/log.hpp"
 #include "ocm/config/config.hpp"
 #include "ocm/ctrl/server.hpp"
+#include "ocm/socket/socket_data_plane.hpp"
 #include "ocm/tun/tun_device.hpp"
 
 namespace {
@@ -79,7 +80,17 @@ int run_server(std::shared_ptr<const ocm::config::Config> config) {
   }
   OCM_INFO("TUN device %s up with %s/%u, mtu %u", tun->name().c_str(),
            ocm::format_ipv4(tun_settings.address).c_str(), net.ipv4_network.length, net.mtu);
-  auto server = ocm::ctrl::Server::create(config, ocm::ctrl::TunHandles{tun->fds()});
+  ocm::socket::SocketDataPlaneSettings plane_settings;
+  plane_settings.bind_address = *ocm::parse_ipv4(config->server.bind);  // validated by config
+  plane_settings.udp_port = config->server.dtls_port;
+  plane_settings.pool = net.ipv4_network;
+  plane_settings.tun_fds = tun->fds();
+  auto plane = ocm::socket::SocketDataPlane::create(plane_settings);
+  if (!plane) {
+    OCM_ERROR("%s", plane.error().message.c_str());
+    return 1;
+  }
+  auto server = ocm::ctrl::Server::create(config, **plane);
   if (!server) {
     OCM_ERROR("%s", server.error().message.c_str());
     return 1;

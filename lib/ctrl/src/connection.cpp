@@ -7,6 +7,8 @@
 #include "ocm/base/bytes.hpp"
 #include "ocm/base/log.hpp"
 #include "ocm/proto/auth_xml.hpp"
+#include "ocm/crypto/aead.hpp"
+#include "ocm/proto/dtls_suites.hpp"
 #include "ocm/proto/tunnel_headers.hpp"
 #include "ocm/session/cookie.hpp"
 #include "server_impl.hpp"
@@ -410,8 +412,10 @@ void Connection::handle_connect(const proto::HttpRequest& request) {
     return;
   }
   auto tunnel_request = proto::parse_tunnel_request(request);
-  auto mtu = proto::choose_mtu(cfg.network.mtu, tunnel_request);
   proto::TunnelReply reply;
+  uint32_t dtls_overhead = 0;
+  bool dtls_offered = prepare_dtls(tunnel_request, reply, dtls_overhead);
+  auto mtu = proto::choose_mtu(cfg.network.mtu, tunnel_request, dtls_overhead);
   reply.server_name = cfg.server.server_name + " " + OCM_VERSION;
   reply.hostname = tunnel_request.hostname;
   reply.dpd_seconds = static_cast<uint32_t>(cfg.session.dpd.count());
@@ -434,6 +438,13 @@ void Connection::handle_connect(const proto::HttpRequest& request) {
   session_id_ = s->id;
   address_ = *s->ipv4;
   route_index_ = *server_.pool.index_of(address_);
+  // The pool index doubles as the data plane slot: one lease per session, dense, bounded.
+  if (auto attached = server_.data_plane->ctx().sessions.attach_cstp(route_index_, address_); !attached) {
+    OCM_ERROR("conn#%lu: data plane refused slot %u: %s", static_cast<unsigned long>(id_), route_index_,
+              attached.error().message.c_str());
+    send_response(503, "Service Unavailable", {{"X-Reason", "Server error"}}, {}, true);
+    return;
+  }
   server_.sessions.attach(*s);
   server_.tunnel_owner[s->id] = this;
   server_.route[route_index_] = this;
@@ -442,9 +453,14 @@ void Connection::handle_connect(const proto::HttpRequest& request) {
   last_data_ = now;
   ++server_.stats.tunnels_opened;
   arm_timer();
-  OCM_INFO("conn#%lu %s: tunnel up for user '%s' (session %u), address %s, mtu %u, %s %s",
+  if (dtls_offered) {
+    server_.dtls_ids[dtls_id_] = this;
+  }
+  std::string dtls_desc = reply.dtls ? "offered (" + reply.dtls->suite + ")" : std::string("not offered");
+  OCM_INFO("conn#%lu %s: tunnel up for user '%s' (session %u), address %s, mtu %u, %s %s, DTLS %s",
            static_cast<unsigned long>(id_), peer_.c_str(), s->username.c_str(), s->id,
-           format_ipv4(address_).c_str(), mtu.mtu, tls_->version().c_str(), tls_->cipher().c_str());
+           format_ipv4(address_).c_str(), mtu.mtu, tls_->version().c_str(), tls_->cipher().c_str(),
+           dtls_desc.c_str());
 }
 
 void Connection::feed_cstp(const uint8_t* data, size_t len) {
@@ -497,6 +513,11 @@ void Connection::handle_frame(const proto::CstpFrame& frame) {
   switch (frame.type) {
     case proto::CstpType::kData: {
       last_data_ = now;
+      // The client sends on CSTP when its DTLS is down: answer on CSTP too until a DTLS record
+      // arrives again (protocol.md §5.6); the pipeline re-activates DTLS on that record.
+      if (server_.data_plane->ctx().sessions.state(route_index_) == datapath::SessionState::kDtlsActive) {
+        (void)server_.data_plane->ctx().sessions.mark_dtls_inactive(route_index_);
+      }
       auto verdict = check_inner_ipv4(frame.payload, address_);
       if (verdict != InnerVerdict::kOk) {
         ++server_.stats.inner_drops[static_cast<size_t>(verdict)];
@@ -541,7 +562,7 @@ void Connection::send_data(std::span<const uint8_t> packet) {
     return;
   }
   if (uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&tcp)) > kMaxQueuedBytes) {
-    ++server_.stats.tun_drop_backpressure;
+    ++server_.stats.cstp_drop_backpressure;
     return;
   }
   last_data_ = Clock::now();
@@ -677,6 +698,35 @@ void Connection::on_timer() {
 
 void Connection::check_tunnel(Clock::time_point now) {
   const auto& sess = server_.config->session;
+  if (dtls_hs_ != nullptr && dtls_hs_->state() == DtlsHandshake::State::kWantRead &&
+      now - dtls_last_flight_ >= dtls_hs_->retransmit_timeout()) {
+    dtls_hs_->on_timeout();
+    send_dtls_flights();
+    if (dtls_hs_->state() == DtlsHandshake::State::kError) {
+      ++server_.stats.dtls_handshake_failures;
+      OCM_INFO("conn#%lu %s: DTLS handshake gave up: %s", static_cast<unsigned long>(id_), peer_.c_str(),
+               dtls_hs_->error().c_str());
+      server_.dtls_pending.erase(dtls_peer_);
+      dtls_hs_.reset();
+    }
+  }
+  auto& table = server_.data_plane->ctx().sessions;
+  if (table.state(route_index_) == datapath::SessionState::kDtlsActive && sess.dpd.count() > 0) {
+    // Same clock as the pipeline's timestamps (uv_hrtime).
+    auto silent = std::chrono::nanoseconds(Server::Impl::now_ns() - table.last_rx_ns(route_index_));
+    if (silent > 3 * sess.dpd) {
+      // UDP went quiet: send downstream over CSTP until a DTLS record shows up again.
+      OCM_INFO("conn#%lu %s: no DTLS traffic for %llds, using CSTP", static_cast<unsigned long>(id_), peer_.c_str(),
+               static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(silent).count()));
+      (void)table.mark_dtls_inactive(route_index_);
+      dtls_dpd_outstanding_ = false;
+    } else if (silent > 2 * sess.dpd && !dtls_dpd_outstanding_) {
+      static constexpr uint8_t kDpdRequest[] = {static_cast<uint8_t>(proto::CstpType::kDpdRequest)};
+      dtls_dpd_outstanding_ = server_.data_plane->send_payload(route_index_, kDpdRequest, Server::Impl::now_ns());
+    } else if (silent <= 2 * sess.dpd) {
+      dtls_dpd_outstanding_ = false;
+    }
+  }
   if (sess.dpd.count() > 0) {
     auto silent = now - last_rx_;
     if (silent > 3 * sess.dpd) {
@@ -704,8 +754,160 @@ void Connection::disconnect(const char* reason, SessionFate fate) {
   close(reason, fate);
 }
 
+bool Connection::prepare_dtls(const proto::TunnelRequest& request, proto::TunnelReply& reply, uint32_t& overhead) {
+  const auto& cfg = *server_.config;
+  if (!cfg.dtls.enabled) {
+    return false;
+  }
+  proto::DtlsPolicy policy;
+  policy.allow_psk = cfg.dtls.mode != config::DtlsMode::kLegacy;
+  policy.allow_legacy = cfg.dtls.mode != config::DtlsMode::kPsk;
+  // Resumption gives AES-GCM; PSK-NEGOTIATE only ChaCha20 with this wolfSSL (feasibility.md §5).
+  policy.prefer_legacy = cfg.dtls.mode != config::DtlsMode::kPsk;
+  auto choice = proto::choose_dtls(request.dtls_ciphersuites, request.dtls12_ciphersuites,
+                                   request.dtls_master_secret.has_value(), policy);
+  if (choice.mode == proto::DtlsMode::kNone) {
+    return false;
+  }
+  // A fresh id on every CONNECT (ocserv does the same): it names this tunnel's DTLS session.
+  dtls_id_ = session::random_cookie();
+  if (choice.mode == proto::DtlsMode::kPsk) {
+    if (!tls_->export_keying_material("EXPORTER-openconnect-psk", dtls_psk_)) {
+      OCM_WARN("conn#%lu: TLS exporter failed; not offering DTLS", static_cast<unsigned long>(id_));
+      return false;
+    }
+    dtls_mode_ = DtlsMode::kPsk;
+    overhead = 30;  // 13 header + 16 tag + 1 payload type (ChaCha20-Poly1305)
+  } else {
+    dtls_master_ = *request.dtls_master_secret;
+    dtls_suite_ = choice.suite;
+    dtls_mode_ = DtlsMode::kLegacy;
+    overhead = 38;  // 13 header + 8 explicit nonce + 16 tag + 1 payload type (AES-GCM)
+  }
+  proto::TunnelReply::Dtls offer;
+  offer.port = cfg.server.dtls_port;
+  offer.psk = dtls_mode_ == DtlsMode::kPsk;
+  offer.id_hex = hex_encode(dtls_id_);
+  offer.suite_from_dtls12 = choice.from_dtls12;
+  offer.suite = std::string(choice.reply_name);
+  reply.dtls = std::move(offer);
+  return true;
+}
+
+void Connection::on_dtls_datagram(const datapath::Peer& peer, std::span<const uint8_t> datagram, bool client_hello) {
+  if (phase_ != Phase::kTunnel || dtls_mode_ == DtlsMode::kNone) {
+    return;
+  }
+  bool same_attempt = dtls_hs_ != nullptr && peer == dtls_peer_ && dtls_hs_->state() == DtlsHandshake::State::kWantRead;
+  // A ClientHello starts a new DTLS session unless it continues the attempt in progress from the
+  // same peer (the retry after our HelloVerifyRequest, or a retransmission).
+  if (client_hello && !same_attempt) {
+    if (auto it = server_.dtls_pending.find(dtls_peer_); it != server_.dtls_pending.end() && it->second == this) {
+      server_.dtls_pending.erase(it);
+    }
+    Result<std::unique_ptr<DtlsHandshake>> created =
+        dtls_mode_ == DtlsMode::kPsk ? DtlsHandshake::psk(server_.dtls_server, dtls_psk_)
+                                     : DtlsHandshake::resume(dtls_master_, dtls_id_, dtls_suite_);
+    if (!created) {
+      OCM_WARN("conn#%lu: cannot start DTLS handshake: %s", static_cast<unsigned long>(id_),
+               created.error().message.c_str());
+      return;
+    }
+    dtls_hs_ = std::move(created).value();
+    dtls_installed_ = false;
+    dtls_peer_ = peer;
+    server_.dtls_pending[peer] = this;
+  } else if (dtls_hs_ == nullptr) {
+    return;
+  }
+  dtls_hs_->push_datagram(datagram);
+  auto state = dtls_hs_->step();
+  send_dtls_flights();
+  if (state == DtlsHandshake::State::kError) {
+    ++server_.stats.dtls_handshake_failures;
+    OCM_INFO("conn#%lu %s: DTLS handshake failed: %s", static_cast<unsigned long>(id_), peer_.c_str(),
+             dtls_hs_->error().c_str());
+    server_.dtls_pending.erase(dtls_peer_);
+    dtls_hs_.reset();
+    return;
+  }
+  if (state == DtlsHandshake::State::kDone && !dtls_installed_) {
+    dtls_installed_ = true;
+    dtls_established();
+  }
+}
+
+void Connection::send_dtls_flights() {
+  for (const auto& datagram : dtls_hs_->outgoing()) {
+    server_.data_plane->send_datagram(dtls_peer_, datagram);
+  }
+  if (!dtls_hs_->outgoing().empty()) {
+    dtls_last_flight_ = Clock::now();
+  }
+  dtls_hs_->outgoing().clear();
+}
+
+void Connection::dtls_established() {
+  server_.dtls_pending.erase(dtls_peer_);
+  auto keys = dtls_hs_->keys();
+  if (!keys) {
+    ++server_.stats.dtls_handshake_failures;
+    OCM_WARN("conn#%lu: DTLS keys unavailable: %s", static_cast<unsigned long>(id_), keys.error().message.c_str());
+    return;
+  }
+  crypto::AeadAlgo algo = keys->bulk == DtlsBulk::kAes128Gcm   ? crypto::AeadAlgo::kAes128Gcm
+                          : keys->bulk == DtlsBulk::kAes256Gcm ? crypto::AeadAlgo::kAes256Gcm
+                                                               : crypto::AeadAlgo::kChaCha20Poly1305;
+  auto& engine = server_.data_plane->ctx().engine;
+  auto rx = crypto::AeadKey::create(engine, algo, keys->client_key(), keys->client_iv());
+  auto tx = crypto::AeadKey::create(engine, algo, keys->server_key(), keys->server_iv());
+  if (!rx || !tx) {
+    ++server_.stats.dtls_handshake_failures;
+    OCM_WARN("conn#%lu: cannot expand DTLS keys", static_cast<unsigned long>(id_));
+    return;
+  }
+  auto activated = server_.data_plane->ctx().sessions.activate(route_index_, address_, dtls_peer_, *rx, *tx,
+                                                                keys->epoch, keys->server_next_seq);
+  if (!activated) {
+    ++server_.stats.dtls_handshake_failures;
+    OCM_WARN("conn#%lu: data plane refused DTLS keys: %s", static_cast<unsigned long>(id_),
+             activated.error().message.c_str());
+    return;
+  }
+  ++server_.stats.dtls_handshakes_ok;
+  dtls_dpd_outstanding_ = false;
+  OCM_INFO("conn#%lu %s: DTLS established with %s port %u (%s)", static_cast<unsigned long>(id_), peer_.c_str(),
+           dtls_peer_.addr.is_v4() ? format_ipv4(dtls_peer_.addr.v4_host()).c_str() : "IPv6", dtls_peer_.port,
+           keys->suite.c_str());
+}
+
+void Connection::on_dtls_disconnect(std::span<const uint8_t> payload) {
+  if (phase_ != Phase::kTunnel) {
+    return;
+  }
+  if (!payload.empty() && payload[0] == proto::kDisconnectUserLogout) {
+    close("client logged out (DTLS)", SessionFate::kRemove);
+  } else {
+    close("client disconnected (DTLS)");
+  }
+}
+
+Connection::~Connection() = default;
+
 void Connection::end_tunnel(SessionFate fate) {
   server_.route[route_index_] = nullptr;
+  server_.data_plane->ctx().sessions.release(route_index_);
+  if (dtls_mode_ != DtlsMode::kNone) {
+    if (auto it = server_.dtls_ids.find(dtls_id_); it != server_.dtls_ids.end() && it->second == this) {
+      server_.dtls_ids.erase(it);
+    }
+    if (auto it = server_.dtls_pending.find(dtls_peer_); it != server_.dtls_pending.end() && it->second == this) {
+      server_.dtls_pending.erase(it);
+    }
+    dtls_hs_.reset();
+    secure_zero(dtls_psk_.data(), dtls_psk_.size());
+    secure_zero(dtls_master_.data(), dtls_master_.size());
+  }
   auto owner = server_.tunnel_owner.find(session_id_);
   if (owner != server_.tunnel_owner.end() && owner->second == this) {
     server_.tunnel_owner.erase(owner);

@@ -7,15 +7,11 @@
 #include <cstring>
 
 #include "ocm/base/log.hpp"
+#include "ocm/proto/dtls_hello.hpp"
 #include "server_impl.hpp"
 
 namespace ocm::ctrl {
 namespace {
-// Packets read from one TUN queue per poll wake-up: bounded so that TLS clients are served
-// between bursts.
-constexpr int kTunReadBudget = 256;
-// Largest IP packet a TUN read returns (the device MTU is far lower; this is just the buffer).
-constexpr size_t kTunBufferSize = 65536;
 constexpr uint64_t kTickMs = 1000;
 
 void close_handle(uv_handle_t* handle) {
@@ -25,9 +21,10 @@ void close_handle(uv_handle_t* handle) {
 }
 }  // namespace
 
-Server::Impl::Impl(std::shared_ptr<const config::Config> cfg, TunHandles tun_handles)
+Server::Impl::Impl(std::shared_ptr<const config::Config> cfg, datapath::DataPlane& plane)
     : config(std::move(cfg)),
-      tun(std::move(tun_handles)),
+      data_plane(&plane),
+      data_plane_fds(plane.poll_fds()),
       pool(config->network.ipv4_network),
       sessions(pool, config->session.cookie_timeout, config->session.predictable_ips),
       route(pool.index_count(), nullptr) {}
@@ -70,16 +67,16 @@ Status Server::Impl::start() {
     return make_error("cannot listen on TCP " + srv.bind + ":" + std::to_string(srv.tcp_port) + ": " + uv_strerror(rc));
   }
 
-  tun_polls = std::make_unique<uv_poll_t[]>(tun.fds.size());
-  for (size_t i = 0; i < tun.fds.size(); ++i) {
-    uv_poll_t* poll = &tun_polls[i];
-    uv_poll_init(&loop, poll, tun.fds[i]);
+  data_plane_polls = std::make_unique<uv_poll_t[]>(data_plane_fds.size());
+  for (size_t i = 0; i < data_plane_fds.size(); ++i) {
+    uv_poll_t* poll = &data_plane_polls[i];
+    uv_poll_init(&loop, poll, data_plane_fds[i]);
     poll->data = this;
     uv_poll_start(poll, UV_READABLE, [](uv_poll_t* p, int status, int) {
       if (status == 0) {
         int fd = -1;
         uv_fileno(reinterpret_cast<uv_handle_t*>(p), &fd);
-        static_cast<Impl*>(p->data)->on_tun_readable(fd);
+        static_cast<Impl*>(p->data)->on_data_plane_readable(fd);
       }
     });
   }
@@ -96,9 +93,9 @@ Status Server::Impl::start() {
       static_cast<Impl*>(h->data)->stop();
     }, sig);
   }
-  OCM_INFO("listening on %s:%u (TLS), address pool %s/%u, %zu TUN queue(s)", srv.bind.c_str(), srv.tcp_port,
-           format_ipv4(config->network.ipv4_network.network).c_str(), config->network.ipv4_network.length,
-           tun.fds.size());
+  OCM_INFO("listening on %s:%u (TLS), DTLS %s on UDP port %u, address pool %s/%u", srv.bind.c_str(), srv.tcp_port,
+           config->dtls.enabled ? "offered" : "disabled", srv.dtls_port,
+           format_ipv4(config->network.ipv4_network.network).c_str(), config->network.ipv4_network.length);
   return {};
 }
 
@@ -118,41 +115,74 @@ void Server::Impl::on_tick() {
   }
 }
 
-void Server::Impl::on_tun_readable(int fd) {
-  static std::array<uint8_t, kTunBufferSize> buffer;
-  for (int i = 0; i < kTunReadBudget; ++i) {
-    ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n <= 0) {
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        OCM_WARN("TUN read failed: %s", std::strerror(errno));
-      }
-      return;
+void Server::Impl::on_data_plane_readable(int fd) {
+  data_plane->poll(fd, now_ns());
+  drain_rings();
+}
+
+void Server::Impl::drain_rings() {
+  auto& ctx = data_plane->ctx();
+  while (const datapath::CstpPacket* pkt = ctx.cstp.peek()) {
+    Connection* conn = pkt->slot < route.size() ? route[pkt->slot] : nullptr;
+    if (conn != nullptr) {
+      ++stats.tun_to_cstp;
+      conn->send_data(pkt->bytes());
+    } else {
+      ++stats.cstp_drop_no_tunnel;
     }
-    std::span<const uint8_t> packet(buffer.data(), static_cast<size_t>(n));
-    uint32_t dst = 0;
-    if (!ipv4_destination(packet, dst)) {
-      ++stats.tun_drop_not_ipv4;
-      continue;
-    }
-    auto index = pool.index_of(dst);
-    Connection* conn = index ? route[*index] : nullptr;
-    if (conn == nullptr) {
-      ++stats.tun_drop_no_session;
-      continue;
-    }
-    ++stats.tun_packets_in;
-    conn->send_data(packet);
+    ctx.cstp.pop();
+  }
+  while (const datapath::ControlEvent* event = ctx.control.peek()) {
+    handle_control(*event);
+    ctx.control.pop();
   }
 }
 
+void Server::Impl::handle_control(const datapath::ControlEvent& event) {
+  Connection* conn = event.slot < route.size() ? route[event.slot] : nullptr;
+  switch (event.kind) {
+    case datapath::ControlKind::kDisconnect:
+      if (conn != nullptr) {
+        conn->on_dtls_disconnect(event.bytes());
+      }
+      return;
+    case datapath::ControlKind::kPeerChanged:
+      OCM_DEBUG("session slot %u: DTLS peer moved (roaming)", event.slot);
+      return;
+    case datapath::ControlKind::kRecord:
+      break;
+  }
+  auto hello = proto::parse_dtls_client_hello(event.bytes());
+  bool is_hello = hello.has_value() && hello->epoch == 0;
+  if (conn == nullptr) {
+    // Unknown peer: a handshake in progress from it, or a ClientHello naming one of our ids.
+    if (auto pending = dtls_pending.find(event.peer); pending != dtls_pending.end() && !is_hello) {
+      conn = pending->second;
+    } else if (is_hello && !hello->random_all_zero) {
+      std::span<const uint8_t> id = hello->app_id ? *hello->app_id : hello->session_id;
+      DtlsId key{};
+      if (id.size() == key.size()) {
+        std::memcpy(key.data(), id.data(), key.size());
+        if (auto it = dtls_ids.find(key); it != dtls_ids.end()) {
+          conn = it->second;
+        }
+      }
+    }
+  }
+  if (conn == nullptr) {
+    ++stats.dtls_unmatched_hellos;
+    OCM_DEBUG("DTLS datagram (type %u) from an unknown peer matches no session", event.content_type);
+    return;
+  }
+  conn->on_dtls_datagram(event.peer, event.bytes(), is_hello);
+}
+
 void Server::Impl::write_to_tun(std::span<const uint8_t> packet) {
-  // Any queue of a multi-queue TUN accepts writes; the first is as good as any.
-  ssize_t n = ::write(tun.fds.front(), packet.data(), packet.size());
-  if (n != static_cast<ssize_t>(packet.size())) {
+  if (!data_plane->write_tun(packet)) {
     ++stats.tun_write_failures;
     return;
   }
-  ++stats.tun_packets_out;
+  ++stats.cstp_to_tun;
 }
 
 void Server::Impl::forget(uint64_t connection_id) { connections.erase(connection_id); }
@@ -174,8 +204,8 @@ void Server::Impl::stop() {
   close_handle(reinterpret_cast<uv_handle_t*>(&tick));
   close_handle(reinterpret_cast<uv_handle_t*>(&sigint));
   close_handle(reinterpret_cast<uv_handle_t*>(&sigterm));
-  for (size_t i = 0; i < tun.fds.size(); ++i) {
-    close_handle(reinterpret_cast<uv_handle_t*>(&tun_polls[i]));
+  for (size_t i = 0; i < data_plane_fds.size(); ++i) {
+    close_handle(reinterpret_cast<uv_handle_t*>(&data_plane_polls[i]));
   }
 }
 
@@ -189,10 +219,8 @@ Server::~Server() {
   }
 }
 
-Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const config::Config> config, TunHandles tun) {
-  if (tun.fds.empty()) {
-    return make_error("no TUN queue to poll");
-  }
+Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const config::Config> config,
+                                               datapath::DataPlane& data_plane) {
   auto passwd = auth::PasswdFile::load(config->auth.passwd_file);
   if (!passwd) {
     return passwd.error();
@@ -201,9 +229,14 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const config::Con
   if (!tls) {
     return tls.error();
   }
-  auto impl = std::make_unique<Impl>(std::move(config), std::move(tun));
+  auto dtls = DtlsServer::create();
+  if (!dtls) {
+    return dtls.error();
+  }
+  auto impl = std::make_unique<Impl>(std::move(config), data_plane);
   impl->passwd = std::make_shared<const auth::PasswdFile>(std::move(passwd).value());
   impl->tls = std::move(tls).value();
+  impl->dtls_server = std::move(dtls).value();
   std::unique_ptr<Server> server(new Server(std::move(impl)));
   if (auto started = server->impl_->start(); !started) {
     return started.error();
@@ -215,13 +248,14 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const config::Con
 int Server::run() {
   uv_run(&impl_->loop, UV_RUN_DEFAULT);
   const auto& s = impl_->stats;
-  OCM_INFO("stopped: %lu connections, %lu tunnels, %lu logins ok, %lu failed, tun in %lu out %lu, drops: "
-           "no-session %lu backpressure %lu spoofed %lu",
+  OCM_INFO("stopped: %lu connections, %lu tunnels, %lu logins ok, %lu failed, %lu DTLS handshakes ok, %lu failed; "
+           "CSTP: to TUN %lu, from TUN %lu, spoofed %lu, backpressure drops %lu",
            static_cast<unsigned long>(s.connections_accepted), static_cast<unsigned long>(s.tunnels_opened),
            static_cast<unsigned long>(s.auth_successes), static_cast<unsigned long>(s.auth_failures),
-           static_cast<unsigned long>(s.tun_packets_in), static_cast<unsigned long>(s.tun_packets_out),
-           static_cast<unsigned long>(s.tun_drop_no_session), static_cast<unsigned long>(s.tun_drop_backpressure),
-           static_cast<unsigned long>(s.inner_drops[static_cast<size_t>(InnerVerdict::kSourceSpoofed)]));
+           static_cast<unsigned long>(s.dtls_handshakes_ok), static_cast<unsigned long>(s.dtls_handshake_failures),
+           static_cast<unsigned long>(s.cstp_to_tun), static_cast<unsigned long>(s.tun_to_cstp),
+           static_cast<unsigned long>(s.inner_drops[static_cast<size_t>(InnerVerdict::kSourceSpoofed)]),
+           static_cast<unsigned long>(s.cstp_drop_backpressure));
   return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstring>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -13,12 +14,17 @@
 #include <unordered_map>
 #include <vector>
 
+#include <map>
+
+#include "dtls_handshake.hpp"
 #include "ocm/auth/passwd.hpp"
 #include "ocm/config/config.hpp"
+#include "ocm/datapath/data_plane.hpp"
 #include "ocm/datapath/inner_packet.hpp"
 #include "ocm/ctrl/server.hpp"
 #include "ocm/proto/cstp.hpp"
 #include "ocm/proto/http.hpp"
+#include "ocm/proto/tunnel_headers.hpp"
 #include "ocm/session/ip_pool.hpp"
 #include "ocm/session/session_table.hpp"
 #include "tls.hpp"
@@ -41,33 +47,54 @@ struct ServerStats {
   uint64_t cstp_frames_in = 0;
   uint64_t cstp_frames_out = 0;
   uint64_t cstp_protocol_errors = 0;
-  uint64_t tun_packets_in = 0;   // read from TUN, routed to a client
-  uint64_t tun_packets_out = 0;  // written to TUN from a client
-  uint64_t tun_drop_no_session = 0;
-  uint64_t tun_drop_not_ipv4 = 0;
-  uint64_t tun_drop_backpressure = 0;
+  uint64_t cstp_to_tun = 0;        // CSTP DATA written to TUN
+  uint64_t tun_to_cstp = 0;        // TUN packets sent over CSTP (sessions without active DTLS)
+  uint64_t cstp_drop_no_tunnel = 0;
+  uint64_t cstp_drop_backpressure = 0;
   uint64_t tun_write_failures = 0;
   std::array<uint64_t, 6> inner_drops{};  // indexed by InnerVerdict
+  uint64_t dtls_handshakes_ok = 0;
+  uint64_t dtls_handshake_failures = 0;
+  uint64_t dtls_unmatched_hellos = 0;  // ClientHello naming no session (or not a ClientHello)
 };
+
+// Orders UDP peers so they can key a std::map (pending DTLS handshakes; few entries).
+struct PeerLess {
+  bool operator()(const datapath::Peer& a, const datapath::Peer& b) const noexcept {
+    if (int c = std::memcmp(a.addr.bytes.data(), b.addr.bytes.data(), a.addr.bytes.size()); c != 0) {
+      return c < 0;
+    }
+    return a.port < b.port;
+  }
+};
+
+using DtlsId = std::array<uint8_t, 32>;
 
 class Connection;
 
 struct Server::Impl {
   std::shared_ptr<const config::Config> config;
-  TunHandles tun;
+  datapath::DataPlane* data_plane;  // owned by the caller, outlives the server
+  std::vector<int> data_plane_fds;
   uv_loop_t loop{};
   uv_tcp_t listener{};
   uv_timer_t tick{};
   uv_signal_t sigint{};
   uv_signal_t sigterm{};
-  std::unique_ptr<uv_poll_t[]> tun_polls;
+  std::unique_ptr<uv_poll_t[]> data_plane_polls;
   std::shared_ptr<TlsContext> tls;
+  std::shared_ptr<DtlsServer> dtls_server;
   std::shared_ptr<const auth::PasswdFile> passwd;
   session::Ipv4Pool pool;
   session::SessionTable sessions;
-  // Tunnel owning each pool address, indexed by Ipv4Pool::index_of(); how packets from TUN
-  // find their client in O(1).
+  // Tunnel owning each pool address, indexed by Ipv4Pool::index_of(). The pool index is also
+  // the session's slot in the data plane's session table, so CSTP ring packets (by slot) find
+  // their connection in O(1).
   std::vector<Connection*> route;
+  // DTLS ids we advertised (X-DTLS-App-ID / X-DTLS-Session-ID) -> tunnel, to match ClientHellos.
+  std::map<DtlsId, Connection*> dtls_ids;
+  // Peers with a DTLS handshake in progress (not yet known to the data plane).
+  std::map<datapath::Peer, Connection*, PeerLess> dtls_pending;
   // Which connection currently carries each session's tunnel (session id -> connection).
   std::unordered_map<uint32_t, Connection*> tunnel_owner;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections;
@@ -77,13 +104,16 @@ struct Server::Impl {
   // libuv hands this to every read: one loop thread, and each read is consumed before the next.
   std::array<char, 65536> read_buffer{};
 
-  Impl(std::shared_ptr<const config::Config> cfg, TunHandles tun_handles);
+  Impl(std::shared_ptr<const config::Config> cfg, datapath::DataPlane& plane);
 
   Status start();
   void stop();
   void on_tick();
-  void on_tun_readable(int fd);
+  void on_data_plane_readable(int fd);
+  void drain_rings();
+  void handle_control(const datapath::ControlEvent& event);
   void write_to_tun(std::span<const uint8_t> packet);
+  [[nodiscard]] static uint64_t now_ns() { return uv_hrtime(); }
   void forget(uint64_t connection_id);
   [[nodiscard]] size_t tunnel_count() const { return tunnel_owner.size(); }
 };
@@ -109,8 +139,12 @@ class Connection {
 
   // TUN -> client: one IP packet as a CSTP DATA frame; drops when the socket is backed up.
   void send_data(std::span<const uint8_t> packet);
-  // Periodic checks while a tunnel is up: DPD and idle timeout.
+  // Periodic checks while a tunnel is up: DPD, idle timeout, DTLS retransmission and fallback.
   void check_tunnel(Clock::time_point now);
+  // A DTLS handshake/CCS/alert datagram for this session (matched by id or by peer).
+  void on_dtls_datagram(const datapath::Peer& peer, std::span<const uint8_t> datagram, bool client_hello);
+  // DISCONNECT received on DTLS (payload after the type byte).
+  void on_dtls_disconnect(std::span<const uint8_t> payload);
   // Server-initiated end of the tunnel: sends DISCONNECT, then closes.
   void disconnect(const char* reason, SessionFate fate);
   void close(const char* reason, SessionFate fate = SessionFate::kKeep);
@@ -147,6 +181,10 @@ class Connection {
   void flush();
   void arm_timer();
   void end_tunnel(SessionFate fate);
+  // Chooses the DTLS mode for this CONNECT and fills the reply's offer; false = no DTLS.
+  bool prepare_dtls(const proto::TunnelRequest& request, proto::TunnelReply& reply, uint32_t& overhead);
+  void send_dtls_flights();
+  void dtls_established();
 
   Server::Impl& server_;
   uint64_t id_;
@@ -177,6 +215,22 @@ class Connection {
   Clock::time_point last_rx_{};
   Clock::time_point last_data_{};
   bool dpd_outstanding_ = false;
+
+  // DTLS (protocol.md §5)
+  enum class DtlsMode { kNone, kPsk, kLegacy };
+  DtlsMode dtls_mode_ = DtlsMode::kNone;
+  DtlsId dtls_id_{};
+  std::array<uint8_t, kDtlsPskSize> dtls_psk_{};
+  std::array<uint8_t, kDtlsMasterSecretSize> dtls_master_{};
+  proto::DtlsLegacySuite dtls_suite_ = proto::DtlsLegacySuite::kAes128Gcm;
+  std::unique_ptr<DtlsHandshake> dtls_hs_;
+  datapath::Peer dtls_peer_{};
+  Clock::time_point dtls_last_flight_{};
+  bool dtls_dpd_outstanding_ = false;
+  bool dtls_installed_ = false;  // keys of the current attempt are in the data plane
+
+ public:
+  ~Connection();
 };
 
 }  // namespace ocm::ctrl

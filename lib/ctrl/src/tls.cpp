@@ -6,6 +6,9 @@
 
 #include "tls.hpp"
 
+#include "ocm/base/log.hpp"
+#include "tls_crypto_offload.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -123,6 +126,11 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const config::CryptoConfi
     return make_error("wolfSSL_CTX_new failed");
   }
   std::shared_ptr<TlsContext> owner(new TlsContext(ctx));
+  // Debian's wolfSSL has no AES-NI; ipsec-mb does the record AES-GCM. Must precede any
+  // wolfSSL_new (sessions copy the device id) including the self-test below.
+  if (auto st = enable_tls_crypto_offload(ctx); !st) {
+    OCM_WARN("tls: %s; AES-GCM stays in wolfSSL software", st.error().message.c_str());
+  }
   int min_version = crypto.min_tls_version == config::TlsVersion::kTls13 ? WOLFSSL_TLSV1_3 : WOLFSSL_TLSV1_2;
   if (wolfSSL_CTX_SetMinVersion(ctx, min_version) != WOLFSSL_SUCCESS) {
     return make_error("cannot set the minimum TLS version");
@@ -200,6 +208,14 @@ TlsSession::Status TlsSession::write(const uint8_t* data, size_t len) {
 }
 
 void TlsSession::shutdown() { wolfSSL_shutdown(ssl_); }
+
+bool TlsSession::export_keying_material(std::string_view label, std::span<uint8_t> out) const {
+  if (!handshake_done_) {
+    return false;
+  }
+  return wolfSSL_export_keying_material(ssl_, out.data(), out.size(), label.data(), label.size(), nullptr, 0, 0) ==
+         WOLFSSL_SUCCESS;
+}
 
 std::string TlsSession::version() const {
   const char* v = wolfSSL_get_version(ssl_);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,10 @@ class TlsSession {
   void shutdown();
 
   [[nodiscard]] std::string last_error() const { return last_error_; }
+  // RFC 5705/8446 exporter on this session (openconnect's DTLS PSK: label
+  // "EXPORTER-openconnect-psk", no context, 32 bytes). False before the handshake completes.
+  bool export_keying_material(std::string_view label, std::span<uint8_t> out) const;
+
   [[nodiscard]] std::string version() const;
   [[nodiscard]] std::string cipher() const;
 

@@ -1,30 +1,28 @@
 #pragma once
 // The slow path: one libuv loop that accepts TCP, runs TLS (wolfSSL), the HTTP/XML login, the
-// CONNECT and the CSTP tunnel, and moves tunnel packets between TLS and the TUN device.
-// Everything here runs on the loop thread; nothing is shared with other threads except the
-// password-check work items, which only read an immutable PasswdFile.
+// CONNECT, the CSTP tunnel and the DTLS handshakes, and polls the data plane (whose burst
+// pipeline moves DTLS packets between UDP and TUN). Everything here runs on the loop thread;
+// nothing is shared with other threads except the password-check work items, which only read
+// an immutable PasswdFile.
 
 #include <memory>
 #include <vector>
 
 #include "ocm/base/result.hpp"
 #include "ocm/config/config.hpp"
+#include "ocm/datapath/data_plane.hpp"
 
 namespace ocm::ctrl {
 
 struct ServerStats;
 
-// File descriptors of the (multi-queue) TUN device opened by the driver. The server polls all
-// of them; it does not own them.
-struct TunHandles {
-  std::vector<int> fds;
-};
-
 class Server {
  public:
   // Loads the passwd file and the certificate, binds the TCP port. Errors name the file or
-  // address involved.
-  static Result<std::unique_ptr<Server>> create(std::shared_ptr<const config::Config> config, TunHandles tun);
+  // address involved. The data plane (UDP + TUN packet I/O and the burst pipeline) is polled
+  // from this server's loop and must outlive it.
+  static Result<std::unique_ptr<Server>> create(std::shared_ptr<const config::Config> config,
+                                                datapath::DataPlane& data_plane);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
