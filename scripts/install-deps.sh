@@ -7,7 +7,8 @@ set -euo pipefail
 BUILD_PKGS=(
   meson ninja-build pkg-config g++
   libuv1-dev libwolfssl-dev libtomlplusplus-dev
-  libgtest-dev libgmock-dev libcrypt-dev
+  libgtest-dev libgmock-dev libcrypt-dev libipsec-mb-dev
+  libgnutls28-dev  # test peer: DTLS resumption exactly as openconnect (GnuTLS) does it
 )
 TOOL_PKGS=(
   openssl iproute2 iputils-ping openconnect python3 procps util-linux iperf3
