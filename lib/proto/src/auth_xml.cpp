@@ -1,5 +1,7 @@
 #include "ocm/proto/auth_xml.hpp"
 
+#include "ocm/base/ascii.hpp"
+
 #include <cstdint>
 #include <vector>
 
@@ -15,22 +17,6 @@ constexpr size_t kMaxDepth = 32;
 
 constexpr std::string_view kXmlHeader = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 constexpr std::string_view kVersion = "<version who=\"sg\">0.1(1)</version>\n";
-
-char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool iends_with(std::string_view s, std::string_view suffix) noexcept {
   return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
@@ -91,19 +77,6 @@ void append_utf8(std::string& out, uint32_t cp) {
   }
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // Decodes one reference body (between '&' and ';') and appends it.
 bool append_reference(std::string& out, std::string_view ref) {
   if (ref == "amp") {
@@ -125,7 +98,7 @@ bool append_reference(std::string& out, std::string_view ref) {
     }
     uint32_t cp = 0;
     for (char c : digits) {
-      int v = hex ? hex_value(c) : ((c >= '0' && c <= '9') ? c - '0' : -1);
+      int v = hex ? hex_digit_value(c) : ((c >= '0' && c <= '9') ? c - '0' : -1);
       if (v < 0) {
         return false;
       }
@@ -387,8 +360,8 @@ bool url_decode(std::string_view text, std::string& out) {
       if (i + 2 >= text.size()) {
         return false;
       }
-      int hi = hex_value(text[i + 1]);
-      int lo = hex_value(text[i + 2]);
+      int hi = hex_digit_value(text[i + 1]);
+      int lo = hex_digit_value(text[i + 2]);
       if (hi < 0 || lo < 0) {
         return false;
       }

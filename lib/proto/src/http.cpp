@@ -1,5 +1,7 @@
 #include "ocm/proto/http.hpp"
 
+#include "ocm/base/ascii.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -11,22 +13,6 @@ namespace {
 constexpr int kPhaseRequestLine = 0;
 constexpr int kPhaseHeaders = 1;
 constexpr int kPhaseBody = 2;
-
-char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 bool is_ows(char c) noexcept {
   return c == ' ' || c == '\t';

@@ -1,5 +1,7 @@
 #include "ocm/proto/tunnel_headers.hpp"
 
+#include "ocm/base/ascii.hpp"
+
 #include <algorithm>
 
 namespace ocm::proto {
@@ -57,19 +59,6 @@ void add_header(std::string& out, std::string_view name, uint32_t value) {
   add_header(out, name, std::to_string(value));
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // ocserv takes the first 96 hex characters; fewer (or non-hex) means no legacy DTLS.
 std::optional<std::array<uint8_t, 48>> parse_master_secret(std::string_view text) noexcept {
   std::array<uint8_t, 48> secret{};
@@ -77,8 +66,8 @@ std::optional<std::array<uint8_t, 48>> parse_master_secret(std::string_view text
     return std::nullopt;
   }
   for (size_t i = 0; i < secret.size(); ++i) {
-    int hi = hex_value(text[2 * i]);
-    int lo = hex_value(text[2 * i + 1]);
+    int hi = hex_digit_value(text[2 * i]);
+    int lo = hex_digit_value(text[2 * i + 1]);
     if (hi < 0 || lo < 0) {
       return std::nullopt;
     }
