@@ -1,14 +1,18 @@
 // ocserv-modern: composition root. Parses the command line, loads and checks the config,
 // opens the datapath driver and runs the slow-path loop until a signal stops it.
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <string_view>
 
 #include "ocm/base/log.hpp"
 #include "ocm/config/config.hpp"
+#include "ocm/config/import_ocserv.hpp"
 #include "ocm/ctrl/server.hpp"
 #include "ocm/socket/socket_data_plane.hpp"
 #include "ocm/tun/tun_device.hpp"
@@ -20,11 +24,15 @@ constexpr const char* kDefaultConfig = "/etc/ocserv-modern/ocserv-modern.toml";
 void usage(FILE* out) {
   std::fprintf(out,
                "usage: ocserv-modern [-c FILE] [-t] [--version]\n"
+               "       ocserv-modern import-ocserv OCSERV_CONF > ocserv-modern.toml\n"
                "  -c, --config FILE   configuration file (default %s)\n"
                "  -t, --test-config   check the configuration, print every error, exit 0 (valid) or 1\n"
                "      --version       print the version and exit\n"
                "  -h, --help          this text\n"
-               "The server runs in the foreground and logs to stderr; SIGINT/SIGTERM stop it.\n",
+               "The server runs in the foreground and logs to stderr; SIGINT/SIGTERM stop it,\n"
+               "SIGHUP reloads the config, passwd file and certificate. Manage it with ocmctl.\n"
+               "import-ocserv converts an ocserv.conf to TOML on stdout; unsupported keys become\n"
+               "comments and are listed on stderr.\n",
                kDefaultConfig);
 }
 
@@ -62,7 +70,40 @@ int parse_args(int argc, char** argv, Options& opts) {
   return -1;
 }
 
-int run_server(std::shared_ptr<const ocm::config::Config> config) {
+// `import-ocserv FILE`: TOML on stdout, summary on stderr. Exit 0 when our own parser accepts
+// the result, 1 when it does not (the errors are printed), 2 when FILE cannot be read.
+int import_ocserv_command(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: ocserv-modern import-ocserv OCSERV_CONF > ocserv-modern.toml\n");
+    return 2;
+  }
+  std::string path = argv[2];
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "ocserv-modern: cannot read %s: %s\n", path.c_str(), std::strerror(errno));
+    return 2;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto imported = ocm::config::import_ocserv(text.str(), path);
+  std::fwrite(imported.toml.data(), 1, imported.toml.size(), stdout);
+  std::fflush(stdout);
+  std::fprintf(stderr, "import-ocserv: %u setting(s) converted, %zu unsupported\n", imported.converted,
+               imported.unsupported.size());
+  for (const auto& u : imported.unsupported) {
+    std::fprintf(stderr, "  unsupported: %s\n", u.c_str());
+  }
+  for (const auto& n : imported.notes) {
+    std::fprintf(stderr, "  note: %s\n", n.c_str());
+  }
+  auto parsed = ocm::config::parse(imported.toml, "<converted>");
+  for (const auto& e : parsed.errors) {
+    std::fprintf(stderr, "%s\n", ocm::config::format_error("<converted>", e).c_str());
+  }
+  return parsed.errors.empty() ? 0 : 1;
+}
+
+int run_server(std::shared_ptr<const ocm::config::Config> config, const std::string& config_path) {
   if (config->datapath.driver != ocm::config::Driver::kSocket) {
     std::fprintf(stderr, "ocserv-modern: only the 'socket' datapath driver is available in this build\n");
     return 1;
@@ -90,7 +131,7 @@ int run_server(std::shared_ptr<const ocm::config::Config> config) {
     OCM_ERROR("%s", plane.error().message.c_str());
     return 1;
   }
-  auto server = ocm::ctrl::Server::create(config, **plane);
+  auto server = ocm::ctrl::Server::create(config, **plane, config_path);
   if (!server) {
     OCM_ERROR("%s", server.error().message.c_str());
     return 1;
@@ -101,6 +142,9 @@ int run_server(std::shared_ptr<const ocm::config::Config> config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "import-ocserv") {
+    return import_ocserv_command(argc, argv);
+  }
   Options opts;
   if (int rc = parse_args(argc, argv, opts); rc >= 0) {
     return rc;
@@ -121,5 +165,5 @@ int main(int argc, char** argv) {
   // A client vanishing mid-write must be an error code on that socket, not a dead server.
   std::signal(SIGPIPE, SIG_IGN);
   OCM_INFO("ocserv-modern %s starting with %s", OCM_VERSION, opts.config_path.c_str());
-  return run_server(parsed.config);
+  return run_server(parsed.config, opts.config_path);
 }

@@ -340,6 +340,49 @@ void read_bind(const Field& f, Config& c) {
   c.server.bind = std::move(*text);
 }
 
+void read_stats_bind(const Field& f, Config& c) {
+  auto text = read_text(f, Text::kLine);
+  if (!text) {
+    return;
+  }
+  if (!parse_ipv4(*text)) {
+    f.fail("expected an IPv4 address like 127.0.0.1, got " + quoted(*text));
+    return;
+  }
+  c.monitoring.stats_bind = std::move(*text);
+}
+
+// Scripts are exec'd directly (no shell), so the path must be absolute: a relative one would
+// depend on the server's working directory.
+void read_script(const Field& f, std::string& out) {
+  auto text = read_text(f, Text::kLine);
+  if (!text) {
+    return;
+  }
+  if (!text->empty() && text->front() != '/') {
+    f.fail("must be an absolute path, got " + quoted(*text));
+    return;
+  }
+  out = std::move(*text);
+}
+
+void read_control_socket(const Field& f, Config& c) {
+  auto text = read_text(f, Text::kLine);
+  if (!text) {
+    return;
+  }
+  if (!text->empty() && text->front() != '/') {
+    f.fail("must be an absolute path (or \"\" for none), got " + quoted(*text));
+    return;
+  }
+  // sockaddr_un.sun_path is 108 bytes including the NUL.
+  if (text->size() > 107) {
+    f.fail("is longer than 107 bytes (the limit of a Unix socket path)");
+    return;
+  }
+  c.monitoring.control_socket = std::move(*text);
+}
+
 void read_device(const Field& f, Config& c) {
   auto text = read_text(f, Text::kAny);
   if (!text) {
@@ -491,6 +534,9 @@ constexpr KeySpec kSessionKeys[] = {
     {"keepalive", [](const Field& f, Config& c) { set_seconds(f, c.session.keepalive, 1); }},
     {"idle_timeout", [](const Field& f, Config& c) { set_seconds(f, c.session.idle_timeout, 0); }},
     {"predictable_ips", [](const Field& f, Config& c) { set_bool(f, c.session.predictable_ips); }},
+    {"connect_script", [](const Field& f, Config& c) { read_script(f, c.session.connect_script); }},
+    {"disconnect_script", [](const Field& f, Config& c) { read_script(f, c.session.disconnect_script); }},
+    {"script_timeout", [](const Field& f, Config& c) { set_seconds(f, c.session.script_timeout, 1); }},
 };
 
 constexpr KeySpec kDtlsKeys[] = {
@@ -504,6 +550,11 @@ constexpr KeySpec kDatapathKeys[] = {
 
 constexpr KeySpec kMonitoringKeys[] = {
     {"log_level", [](const Field& f, Config& c) { set_enum(f, c.monitoring.log_level, kLogLevels); }},
+    {"control_socket", read_control_socket},
+    {"enable_prometheus", [](const Field& f, Config& c) { set_bool(f, c.monitoring.enable_prometheus); }},
+    {"stats_bind", read_stats_bind},
+    {"stats_port", [](const Field& f, Config& c) { set_int(f, c.monitoring.stats_port, 1); }},
+    {"per_user_metrics", [](const Field& f, Config& c) { set_bool(f, c.monitoring.per_user_metrics); }},
 };
 
 constexpr KeySpec kPerformanceKeys[] = {

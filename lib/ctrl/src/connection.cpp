@@ -136,6 +136,7 @@ void Connection::drive_tls() {
       return;
     }
     phase_ = Phase::kHttp;
+    server_.stats.tls_handshake_latency.observe(Clock::now() - accepted_at_);
     OCM_DEBUG("conn#%lu %s: TLS established (%s, %s)", static_cast<unsigned long>(id_), peer_.c_str(),
               tls_->version().c_str(), tls_->cipher().c_str());
     arm_timer();
@@ -209,7 +210,7 @@ void Connection::feed_http(const uint8_t* data, size_t len) {
     if (phase_ == Phase::kTunnel) {
       // Frames pipelined right behind the CONNECT request.
       feed_cstp(reinterpret_cast<const uint8_t*>(rest.data()), rest.size());
-    } else if (auth_in_flight_) {
+    } else if (auth_in_flight_ || phase_ == Phase::kScript) {
       pending_plaintext_.append(rest);
     }
   }
@@ -392,26 +393,104 @@ void Connection::handle_connect(const proto::HttpRequest& request) {
     send_response(401, "Cookie is not acceptable", {}, {}, true);
     return;
   }
-  const auto& cfg = *server_.config;
-  auto owner = server_.tunnel_owner.find(s->id);
-  size_t others = server_.sessions.attached_count(s->username) - (s->tunnel_attached ? 1 : 0);
-  if (cfg.session.max_same_clients != 0 && others >= cfg.session.max_same_clients) {
-    OCM_INFO("conn#%lu %s: user '%s' exceeds max_same_clients", static_cast<unsigned long>(id_), peer_.c_str(),
-             s->username.c_str());
+  if (over_same_client_limit(*s)) {
     send_response(401, "Cookie is not acceptable", {}, {}, true);
     return;
   }
-  if (owner != server_.tunnel_owner.end() && owner->second != this) {
-    // Cookie reuse while the old tunnel is up: the newest connection wins (protocol.md §6.5).
-    OCM_INFO("session %u: taken over by conn#%lu", s->id, static_cast<unsigned long>(id_));
-    owner->second->disconnect("session taken over by a new connection", SessionFate::kHandOver);
-  }
+  // The lease comes first: the connect script is told the address (IP_REMOTE).
   if (!server_.sessions.ensure_lease(*s)) {
     OCM_WARN("conn#%lu %s: address pool exhausted", static_cast<unsigned long>(id_), peer_.c_str());
     send_response(503, "Service Unavailable", {{"X-Reason", "Server configuration error"}}, {}, true);
     return;
   }
   auto tunnel_request = proto::parse_tunnel_request(request);
+  session_id_ = s->id;
+  address_ = *s->ipv4;
+  info_.user_agent = std::string(request.header("User-Agent").value_or(""));
+  info_.hostname = tunnel_request.hostname;
+  if (server_.config->session.connect_script.empty()) {
+    finish_connect(tunnel_request);
+    return;
+  }
+  // Nothing is attached (route, data plane slot, tunnel_owner) until the script says yes, so a
+  // refusal has nothing to undo but the session itself.
+  pending_tunnel_ = std::move(tunnel_request);
+  phase_ = Phase::kScript;
+  arm_timer();
+  script_job_ = server_.start_connect_script(*this, [this](bool ok) { on_connect_script_done(ok); });
+}
+
+bool Connection::over_same_client_limit(const session::Session& s) {
+  size_t limit = server_.config->session.max_same_clients;
+  size_t others = server_.sessions.attached_count(s.username) - (s.tunnel_attached ? 1 : 0);
+  if (limit == 0 || others < limit) {
+    return false;
+  }
+  OCM_INFO("conn#%lu %s: user '%s' exceeds max_same_clients", static_cast<unsigned long>(id_), peer_.c_str(),
+           s.username.c_str());
+  return true;
+}
+
+void Connection::on_connect_script_done(bool ok) {
+  script_job_ = 0;
+  if (phase_ != Phase::kScript) {
+    return;
+  }
+  if (!ok) {
+    ++server_.stats.connect_script_refusals;
+    // As ocserv: a refused session is over (cookie and lease), unless another connection
+    // carries it right now.
+    if (session::Session* s = server_.sessions.find_id(session_id_); s != nullptr && !s->tunnel_attached) {
+      server_.sessions.remove(session_id_);
+    }
+    phase_ = Phase::kHttp;
+    // openconnect treats 401 as final ("cookie rejected", exit 2) instead of retrying.
+    send_response(401, "Cookie is not acceptable", {}, {}, true);
+    return;
+  }
+  phase_ = Phase::kHttp;
+  finish_connect(pending_tunnel_);
+  if (phase_ == Phase::kTunnel && !pending_plaintext_.empty()) {
+    std::string pending = std::move(pending_plaintext_);
+    pending_plaintext_.clear();
+    feed_cstp(reinterpret_cast<const uint8_t*>(pending.data()), pending.size());
+  }
+  // Records that arrived while we waited are still inside wolfSSL's input; this also flushes.
+  drive_tls();
+}
+
+void Connection::finish_connect(const proto::TunnelRequest& tunnel_request) {
+  auto now = Clock::now();
+  // Looked up again: the session may have expired or been terminated while a script ran.
+  session::Session* s = server_.sessions.find_id(session_id_);
+  // The limit is checked again because other tunnels of the user may have come up meanwhile.
+  if (s == nullptr || over_same_client_limit(*s)) {
+    send_response(401, "Cookie is not acceptable", {}, {}, true);
+    return;
+  }
+  if (!server_.sessions.ensure_lease(*s)) {
+    OCM_WARN("conn#%lu %s: address pool exhausted", static_cast<unsigned long>(id_), peer_.c_str());
+    send_response(503, "Service Unavailable", {{"X-Reason", "Server configuration error"}}, {}, true);
+    return;
+  }
+  const auto& cfg = *server_.config;
+  auto owner = server_.tunnel_owner.find(s->id);
+  if (owner != server_.tunnel_owner.end() && owner->second != this) {
+    // Cookie reuse while the old tunnel is up: the newest connection wins (protocol.md §6.5).
+    OCM_INFO("session %u: taken over by conn#%lu", s->id, static_cast<unsigned long>(id_));
+    owner->second->disconnect("session taken over by a new connection", SessionFate::kHandOver);
+  }
+  address_ = *s->ipv4;
+  route_index_ = *server_.pool.index_of(address_);
+  // The pool index doubles as the data plane slot: one lease per session, dense, bounded.
+  // Attached before the reply is written, so a refusal is still a clean 503, not a 200
+  // followed by an error.
+  if (auto attached = server_.data_plane->ctx().sessions.attach_cstp(route_index_, address_); !attached) {
+    OCM_ERROR("conn#%lu: data plane refused slot %u: %s", static_cast<unsigned long>(id_), route_index_,
+              attached.error().message.c_str());
+    send_response(503, "Service Unavailable", {{"X-Reason", "Server error"}}, {}, true);
+    return;
+  }
   proto::TunnelReply reply;
   uint32_t dtls_overhead = 0;
   bool dtls_offered = prepare_dtls(tunnel_request, reply, dtls_overhead);
@@ -435,16 +514,6 @@ void Connection::handle_connect(const proto::HttpRequest& request) {
   // The header block goes out as its own record(s): CSTP frames must start a fresh record.
   tls_write(reinterpret_cast<const uint8_t*>(head.data()), head.size());
 
-  session_id_ = s->id;
-  address_ = *s->ipv4;
-  route_index_ = *server_.pool.index_of(address_);
-  // The pool index doubles as the data plane slot: one lease per session, dense, bounded.
-  if (auto attached = server_.data_plane->ctx().sessions.attach_cstp(route_index_, address_); !attached) {
-    OCM_ERROR("conn#%lu: data plane refused slot %u: %s", static_cast<unsigned long>(id_), route_index_,
-              attached.error().message.c_str());
-    send_response(503, "Service Unavailable", {{"X-Reason", "Server error"}}, {}, true);
-    return;
-  }
   server_.sessions.attach(*s);
   server_.tunnel_owner[s->id] = this;
   server_.route[route_index_] = this;
@@ -452,6 +521,9 @@ void Connection::handle_connect(const proto::HttpRequest& request) {
   last_rx_ = now;
   last_data_ = now;
   ++server_.stats.tunnels_opened;
+  info_.mtu = mtu.mtu;
+  info_.connected_at = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
   arm_timer();
   if (dtls_offered) {
     server_.dtls_ids[dtls_id_] = this;
@@ -461,6 +533,7 @@ void Connection::handle_connect(const proto::HttpRequest& request) {
            static_cast<unsigned long>(id_), peer_.c_str(), s->username.c_str(), s->id,
            format_ipv4(address_).c_str(), mtu.mtu, tls_->version().c_str(), tls_->cipher().c_str(),
            dtls_desc.c_str());
+  server_.on_tunnel_up(*this);
 }
 
 void Connection::feed_cstp(const uint8_t* data, size_t len) {
@@ -507,6 +580,8 @@ void Connection::feed_cstp(const uint8_t* data, size_t len) {
 
 void Connection::handle_frame(const proto::CstpFrame& frame) {
   ++server_.stats.cstp_frames_in;
+  server_.stats.cstp_bytes_in += proto::kCstpHeaderSize + frame.payload.size();
+  info_.cstp_rx_bytes += proto::kCstpHeaderSize + frame.payload.size();
   auto now = Clock::now();
   last_rx_ = now;
   dpd_outstanding_ = false;
@@ -580,6 +655,8 @@ void Connection::send_frame(proto::CstpType type, std::span<const uint8_t> paylo
     std::memcpy(frame.data() + proto::kCstpHeaderSize, payload.data(), payload.size());
   }
   ++server_.stats.cstp_frames_out;
+  server_.stats.cstp_bytes_out += proto::kCstpHeaderSize + payload.size();
+  info_.cstp_tx_bytes += proto::kCstpHeaderSize + payload.size();
   // One wolfSSL_write of at most 16 KiB + 8 is exactly one record (protocol.md §4.1).
   tls_write(frame.data(), proto::kCstpHeaderSize + payload.size());
 }
@@ -648,6 +725,7 @@ void Connection::arm_timer() {
         deadline = std::min(deadline, request_started_at_ + cfg.request_timeout);
       }
       break;
+    case Phase::kScript:  // the script's own timeout bounds the wait
     case Phase::kTunnel:
       // Tunnel liveness is checked by the server's periodic tick.
       uv_timer_stop(&timer);
@@ -682,6 +760,7 @@ void Connection::on_timer() {
       }
       return;
     }
+    case Phase::kScript:
     case Phase::kTunnel:
       return;
     case Phase::kClosing:
@@ -817,7 +896,9 @@ void Connection::on_dtls_datagram(const datapath::Peer& peer, std::span<const ui
     dtls_installed_ = false;
     dtls_peer_ = peer;
     server_.dtls_pending[peer] = this;
-  } else if (dtls_hs_ == nullptr) {
+  } else if (dtls_hs_ == nullptr || peer != dtls_peer_) {
+    // Later flights belong to the attempt's own peer; anything else (a stray or forged alert
+    // from another port of the same client) must not disturb it.
     return;
   }
   dtls_hs_->push_datagram(datagram);
@@ -875,6 +956,7 @@ void Connection::dtls_established() {
     return;
   }
   ++server_.stats.dtls_handshakes_ok;
+  info_.dtls_cipher = keys->suite;
   dtls_dpd_outstanding_ = false;
   OCM_INFO("conn#%lu %s: DTLS established with %s port %u (%s)", static_cast<unsigned long>(id_), peer_.c_str(),
            dtls_peer_.addr.is_v4() ? format_ipv4(dtls_peer_.addr.v4_host()).c_str() : "IPv6", dtls_peer_.port,
@@ -933,8 +1015,15 @@ void Connection::close(const char* reason, SessionFate fate) {
     return;
   }
   if (phase_ == Phase::kTunnel) {
+    server_.on_tunnel_down(*this, reason);
     end_tunnel(fate);
     OCM_INFO("conn#%lu %s: tunnel closed: %s", static_cast<unsigned long>(id_), peer_.c_str(), reason);
+  } else if (phase_ == Phase::kScript) {
+    // The session was never attached; it stays as it was (cookie valid until it expires).
+    server_.cancel_connect_script(script_job_);
+    script_job_ = 0;
+    OCM_INFO("conn#%lu %s: client left while its connect script ran: %s", static_cast<unsigned long>(id_),
+             peer_.c_str(), reason);
   } else {
     OCM_DEBUG("conn#%lu %s: closing: %s", static_cast<unsigned long>(id_), peer_.c_str(), reason);
   }

@@ -8,6 +8,7 @@
 
 #include "ocm/base/log.hpp"
 #include "ocm/proto/dtls_hello.hpp"
+#include "operations.hpp"
 #include "server_impl.hpp"
 
 namespace ocm::ctrl {
@@ -28,6 +29,8 @@ Server::Impl::Impl(std::shared_ptr<const config::Config> cfg, datapath::DataPlan
       pool(config->network.ipv4_network),
       sessions(pool, config->session.cookie_timeout, config->session.predictable_ips),
       route(pool.index_count(), nullptr) {}
+
+Server::Impl::~Impl() = default;
 
 Status Server::Impl::start() {
   uv_loop_init(&loop);
@@ -67,6 +70,7 @@ Status Server::Impl::start() {
     return make_error("cannot listen on TCP " + srv.bind + ":" + std::to_string(srv.tcp_port) + ": " + uv_strerror(rc));
   }
 
+  data_plane->set_control_hook([this] { drain_rings(); });
   data_plane_polls = std::make_unique<uv_poll_t[]>(data_plane_fds.size());
   for (size_t i = 0; i < data_plane_fds.size(); ++i) {
     uv_poll_t* poll = &data_plane_polls[i];
@@ -92,6 +96,10 @@ Status Server::Impl::start() {
       OCM_INFO("received signal %d, shutting down", signum);
       static_cast<Impl*>(h->data)->stop();
     }, sig);
+  }
+  ops = std::make_unique<Operations>(*this);
+  if (auto started = ops->start(); !started) {
+    return started;
   }
   OCM_INFO("listening on %s:%u (TLS), DTLS %s on UDP port %u, address pool %s/%u", srv.bind.c_str(), srv.tcp_port,
            config->dtls.enabled ? "offered" : "disabled", srv.dtls_port,
@@ -192,6 +200,8 @@ void Server::Impl::stop() {
     return;
   }
   stopping = true;
+  // The data plane outlives us; it must not call back into a server that is going away.
+  data_plane->set_control_hook(nullptr);
   std::vector<Connection*> all;
   for (auto& [id, conn] : connections) {
     all.push_back(conn.get());
@@ -199,6 +209,9 @@ void Server::Impl::stop() {
   for (Connection* conn : all) {
     // ocserv tells clients the server is going away; they then exit instead of retrying.
     conn->disconnect("server shutting down", SessionFate::kRemove);
+  }
+  if (ops != nullptr) {
+    ops->stop();
   }
   close_handle(reinterpret_cast<uv_handle_t*>(&listener));
   close_handle(reinterpret_cast<uv_handle_t*>(&tick));
@@ -220,7 +233,7 @@ Server::~Server() {
 }
 
 Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const config::Config> config,
-                                               datapath::DataPlane& data_plane) {
+                                               datapath::DataPlane& data_plane, std::string config_path) {
   auto passwd = auth::PasswdFile::load(config->auth.passwd_file);
   if (!passwd) {
     return passwd.error();
@@ -237,6 +250,7 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const config::Con
   impl->passwd = std::make_shared<const auth::PasswdFile>(std::move(passwd).value());
   impl->tls = std::move(tls).value();
   impl->dtls_server = std::move(dtls).value();
+  impl->config_path = std::move(config_path);
   std::unique_ptr<Server> server(new Server(std::move(impl)));
   if (auto started = server->impl_->start(); !started) {
     return started.error();

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@
 #include "ocm/proto/tunnel_headers.hpp"
 #include "ocm/session/ip_pool.hpp"
 #include "ocm/session/session_table.hpp"
+#include "handshake_histogram.hpp"
 #include "tls.hpp"
 
 namespace ocm::ctrl {
@@ -56,7 +58,25 @@ struct ServerStats {
   uint64_t dtls_handshakes_ok = 0;
   uint64_t dtls_handshake_failures = 0;
   uint64_t dtls_unmatched_hellos = 0;  // ClientHello naming no session (or not a ClientHello)
+  uint64_t cstp_bytes_in = 0;          // CSTP frame bytes (header + payload) from clients
+  uint64_t cstp_bytes_out = 0;
+  uint64_t tunnels_closed = 0;
+  uint64_t connect_script_refusals = 0;
+  HandshakeHistogram tls_handshake_latency;  // TCP accept -> TLS handshake done
 };
+
+// What ocmctl, the scripts and the metrics see of a tunnel: set at CONNECT, counters after.
+struct TunnelInfo {
+  std::string user_agent;
+  std::string hostname;
+  uint32_t mtu = 0;
+  int64_t connected_at = 0;  // Unix seconds
+  std::string dtls_cipher;   // set when DTLS is established
+  uint64_t cstp_rx_bytes = 0;
+  uint64_t cstp_tx_bytes = 0;
+};
+
+class Operations;
 
 // Orders UDP peers so they can key a std::map (pending DTLS handshakes; few entries).
 struct PeerLess {
@@ -73,6 +93,7 @@ using DtlsId = std::array<uint8_t, 32>;
 class Connection;
 
 struct Server::Impl {
+  ~Impl();
   std::shared_ptr<const config::Config> config;
   datapath::DataPlane* data_plane;  // owned by the caller, outlives the server
   std::vector<int> data_plane_fds;
@@ -101,6 +122,9 @@ struct Server::Impl {
   uint64_t next_connection_id = 1;
   ServerStats stats;
   bool stopping = false;
+  // ocmctl, metrics, reload, scripts (lib/ctrl/src/operations.cpp); null until start().
+  std::unique_ptr<Operations> ops;
+  std::string config_path;  // re-read on SIGHUP / ocmctl reload; empty = reload unavailable
   // libuv hands this to every read: one loop thread, and each read is consumed before the next.
   std::array<char, 65536> read_buffer{};
 
@@ -115,7 +139,14 @@ struct Server::Impl {
   void write_to_tun(std::span<const uint8_t> packet);
   [[nodiscard]] static uint64_t now_ns() { return uv_hrtime(); }
   void forget(uint64_t connection_id);
+  // Operations hooks (events, scripts): a tunnel came up / is about to end.
+  void on_tunnel_up(Connection& conn);
+  void on_tunnel_down(Connection& conn, const char* reason);
   [[nodiscard]] size_t tunnel_count() const { return tunnel_owner.size(); }
+  // session.connect_script for a CONNECT waiting on it (operations.cpp): done(ok) follows on
+  // the loop unless cancel_connect_script(job) came first.
+  uint64_t start_connect_script(Connection& conn, std::function<void(bool)> done);
+  void cancel_connect_script(uint64_t job);
 };
 
 // What happens to the session when a tunnel connection ends.
@@ -153,13 +184,21 @@ class Connection {
   [[nodiscard]] bool in_tunnel() const { return phase_ == Phase::kTunnel; }
   [[nodiscard]] bool auth_in_flight() const { return auth_in_flight_; }
   [[nodiscard]] int open_handles() const { return open_handles_; }
+  // Read-only views for ocmctl, metrics and scripts.
+  [[nodiscard]] const TunnelInfo& info() const { return info_; }
+  [[nodiscard]] const std::string& peer() const { return peer_; }
+  [[nodiscard]] uint32_t session_id() const { return session_id_; }
+  [[nodiscard]] uint32_t address() const { return address_; }
+  [[nodiscard]] uint32_t slot() const { return route_index_; }
+  [[nodiscard]] std::string tls_cipher() const { return tls_->cipher(); }
   void handle_closed() { --open_handles_; }
 
   uv_tcp_t tcp{};
   uv_timer_t timer{};
 
  private:
-  enum class Phase { kHandshake, kHttp, kTunnel, kClosing };
+  // kScript: a CONNECT waits for the connect script; nothing of the tunnel is attached yet.
+  enum class Phase { kHandshake, kHttp, kScript, kTunnel, kClosing };
   enum class AuthState { kInitial, kNeedPassword };
 
   void drive_tls();
@@ -169,6 +208,10 @@ class Connection {
   void handle_auth_post(const proto::HttpRequest& request);
   void start_password_check(std::string password);
   void handle_connect(const proto::HttpRequest& request);
+  // Second half of CONNECT (after the connect script, if any): reply, attach, tunnel up.
+  void finish_connect(const proto::TunnelRequest& tunnel_request);
+  void on_connect_script_done(bool ok);
+  bool over_same_client_limit(const session::Session& s);
   void feed_cstp(const uint8_t* data, size_t len);
   void handle_frame(const proto::CstpFrame& frame);
   void send_frame(proto::CstpType type, std::span<const uint8_t> payload);
@@ -211,6 +254,8 @@ class Connection {
   uint32_t session_id_ = 0;
   uint32_t address_ = 0;
   uint32_t route_index_ = 0;
+  proto::TunnelRequest pending_tunnel_;  // the CONNECT waiting for its script
+  uint64_t script_job_ = 0;
   std::vector<uint8_t> cstp_buffer_;
   Clock::time_point last_rx_{};
   Clock::time_point last_data_{};
@@ -228,6 +273,8 @@ class Connection {
   Clock::time_point dtls_last_flight_{};
   bool dtls_dpd_outstanding_ = false;
   bool dtls_installed_ = false;  // keys of the current attempt are in the data plane
+
+  TunnelInfo info_;
 
  public:
   ~Connection();

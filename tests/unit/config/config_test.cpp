@@ -82,7 +82,15 @@ void expect_same(const Config& got, const Config& want) {
   EXPECT_EQ(got.session.idle_timeout.count(), want.session.idle_timeout.count());
   EXPECT_EQ(got.session.predictable_ips, want.session.predictable_ips);
   EXPECT_EQ(got.datapath.driver, want.datapath.driver);
+  EXPECT_EQ(got.session.connect_script, want.session.connect_script);
+  EXPECT_EQ(got.session.disconnect_script, want.session.disconnect_script);
+  EXPECT_EQ(got.session.script_timeout.count(), want.session.script_timeout.count());
   EXPECT_EQ(got.monitoring.log_level, want.monitoring.log_level);
+  EXPECT_EQ(got.monitoring.control_socket, want.monitoring.control_socket);
+  EXPECT_EQ(got.monitoring.enable_prometheus, want.monitoring.enable_prometheus);
+  EXPECT_EQ(got.monitoring.stats_bind, want.monitoring.stats_bind);
+  EXPECT_EQ(got.monitoring.stats_port, want.monitoring.stats_port);
+  EXPECT_EQ(got.monitoring.per_user_metrics, want.monitoring.per_user_metrics);
   EXPECT_EQ(got.performance.tun_queues, want.performance.tun_queues);
 }
 
@@ -133,12 +141,20 @@ dpd = 60
 keepalive = 300
 idle_timeout = 3600
 predictable_ips = false
+connect_script = "/usr/local/bin/on-connect"
+disconnect_script = "/usr/local/bin/on-disconnect"
+script_timeout = 5
 
 [datapath]
 driver = "socket"
 
 [monitoring]
 log_level = "debug"
+control_socket = "/tmp/ocm.sock"
+enable_prometheus = true
+stats_bind = "0.0.0.0"
+stats_port = 9200
+per_user_metrics = true
 
 [performance]
 tun_queues = 4
@@ -181,7 +197,15 @@ TEST(ConfigParse, FullConfigSetsEveryField) {
   want.session.keepalive = Seconds{300};
   want.session.idle_timeout = Seconds{3600};
   want.session.predictable_ips = false;
+  want.session.connect_script = "/usr/local/bin/on-connect";
+  want.session.disconnect_script = "/usr/local/bin/on-disconnect";
+  want.session.script_timeout = Seconds{5};
   want.monitoring.log_level = log::Level::kDebug;
+  want.monitoring.control_socket = "/tmp/ocm.sock";
+  want.monitoring.enable_prometheus = true;
+  want.monitoring.stats_bind = "0.0.0.0";
+  want.monitoring.stats_port = 9200;
+  want.monitoring.per_user_metrics = true;
   want.performance.tun_queues = 4;
   expect_same(c, want);
 }
@@ -205,6 +229,13 @@ TEST(ConfigParse, EmptySectionsGiveDefaults) {
   EXPECT_FALSE(c.network.default_route);
   EXPECT_EQ(c.datapath.driver, Driver::kSocket);
   EXPECT_EQ(c.monitoring.log_level, log::Level::kInfo);
+  EXPECT_EQ(c.monitoring.control_socket, "/run/ocserv-modern/ocmctl.sock");
+  EXPECT_FALSE(c.monitoring.enable_prometheus);
+  EXPECT_EQ(c.monitoring.stats_bind, "127.0.0.1");
+  EXPECT_EQ(c.monitoring.stats_port, 9100);
+  EXPECT_FALSE(c.monitoring.per_user_metrics);
+  EXPECT_TRUE(c.session.connect_script.empty());
+  EXPECT_EQ(c.session.script_timeout.count(), 10);
 }
 
 TEST(ConfigParse, ShippedSampleParses) {
@@ -446,6 +477,18 @@ INSTANTIATE_TEST_SUITE_P(
                   "driver 'af_xdp' is not available in this build yet"},
         ErrorCase{"BadLogLevel", "[monitoring]\nlog_level = \"verbose\"\n", "monitoring.log_level", 2,
                   "'verbose' is not one of 'error', 'warning', 'info', 'debug'"},
+        ErrorCase{"RelativeConnectScript", "[session]\nconnect_script = \"on-connect.sh\"\n", "session.connect_script",
+                  2, "must be an absolute path"},
+        ErrorCase{"RelativeControlSocket", "[monitoring]\ncontrol_socket = \"ocm.sock\"\n",
+                  "monitoring.control_socket", 2, "must be an absolute path"},
+        ErrorCase{"LongControlSocket", "[monitoring]\ncontrol_socket = \"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\n",
+                  "monitoring.control_socket", 2, "longer than 107 bytes"},
+        ErrorCase{"BadStatsBind", "[monitoring]\nstats_bind = \"localhost\"\n", "monitoring.stats_bind", 2,
+                  "expected an IPv4 address"},
+        ErrorCase{"StatsPortZero", "[monitoring]\nstats_port = 0\n", "monitoring.stats_port", 2,
+                  "must be between 1 and 65535"},
+        ErrorCase{"PrometheusNotBool", "[monitoring]\nenable_prometheus = \"yes\"\n", "monitoring.enable_prometheus",
+                  2, "expected a boolean"},
         ErrorCase{"BadTlsVersion", "[crypto]\nmin_tls_version = \"1.1\"\n", "crypto.min_tls_version", 2,
                   "'1.1' is not one of '1.2', '1.3'"},
         ErrorCase{"TlsVersionAsFloat", "[crypto]\nmin_tls_version = 1.2\n", "crypto.min_tls_version", 2,

@@ -70,6 +70,11 @@ struct SessionConfig {
   Seconds keepalive{32400};       // X-CSTP-Keepalive
   Seconds idle_timeout{0};        // 0 = none: no data packets either way for this long closes the tunnel
   bool predictable_ips = true;    // same user -> same address when it is free
+  // Run at tunnel start / end with ocserv's environment (REASON, USERNAME, IP_REMOTE, ...).
+  // A connect script that fails or outlives script_timeout refuses the session. Empty = none.
+  std::string connect_script;
+  std::string disconnect_script;
+  Seconds script_timeout{10};
 };
 
 // How the DTLS keys are agreed (protocol.md §5): openconnect's PSK-NEGOTIATE (PSK from the TLS
@@ -91,6 +96,14 @@ struct DatapathConfig {
 
 struct MonitoringConfig {
   log::Level log_level = log::Level::kInfo;
+  // Unix socket for ocmctl (created 0600; a stale socket file is replaced). Empty = none.
+  std::string control_socket = "/run/ocserv-modern/ocmctl.sock";
+  // Prometheus text exposition on http://stats_bind:stats_port/metrics.
+  bool enable_prometheus = false;
+  std::string stats_bind = "127.0.0.1";  // IPv4 literal (validated)
+  uint16_t stats_port = 9100;
+  // One series per connected user (bytes); off by default because of label cardinality.
+  bool per_user_metrics = false;
 };
 
 struct PerformanceConfig {

@@ -6,6 +6,7 @@
 // an immutable PasswdFile.
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "ocm/base/result.hpp"
@@ -20,14 +21,16 @@ class Server {
  public:
   // Loads the passwd file and the certificate, binds the TCP port. Errors name the file or
   // address involved. The data plane (UDP + TUN packet I/O and the burst pipeline) is polled
-  // from this server's loop and must outlive it.
+  // from this server's loop and must outlive it. `config_path` is re-read on SIGHUP and
+  // `ocmctl reload` (empty: reload is refused).
   static Result<std::unique_ptr<Server>> create(std::shared_ptr<const config::Config> config,
-                                                datapath::DataPlane& data_plane);
+                                                datapath::DataPlane& data_plane, std::string config_path = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Runs until SIGINT/SIGTERM (or stop()). Returns 0 on a clean stop.
+  // Runs until SIGINT/SIGTERM, `ocmctl stop now` (or stop()). Returns 0 on a clean stop.
+  // SIGHUP reloads; the control socket and the metrics listener (config [monitoring]) run here.
   int run();
   void stop();
 

@@ -4,7 +4,9 @@
 // the context's rings after each poll, and uses the few calls below to inject packets.
 // Control operations only: per-packet work happens inside poll() without virtual calls.
 
+#include <functional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "ocm/datapath/ctx.hpp"
@@ -29,6 +31,22 @@ class DataPlane {
   virtual bool send_payload(uint32_t slot, std::span<const uint8_t> payload, uint64_t now_ns) noexcept = 0;
   // Writes one IP packet to the kernel (packets that arrived over CSTP).
   virtual bool write_tun(std::span<const uint8_t> packet) noexcept = 0;
+
+  // The slow path's ring drain. poll() calls it right after the part of a receive burst that
+  // carried handshake/CCS/alert records, before opening the records behind them: a client's
+  // first data record often arrives in the same burst as its Finished, and must meet the keys
+  // that Finished installs instead of being dropped as coming from an unknown peer.
+  void set_control_hook(std::function<void()> hook) { control_hook_ = std::move(hook); }
+
+ protected:
+  void run_control_hook() {
+    if (control_hook_) {
+      control_hook_();
+    }
+  }
+
+ private:
+  std::function<void()> control_hook_;
 };
 
 }  // namespace ocm::datapath

@@ -52,6 +52,8 @@ class SessionTable {
   size_t expire(Clock::time_point now);
 
   [[nodiscard]] size_t size() const { return sessions_.size(); }
+  // Every session, in creation order (ocmctl show sessions).
+  [[nodiscard]] const std::vector<std::unique_ptr<Session>>& all() const { return sessions_; }
   // Number of sessions of `username` with a tunnel attached (max_same_clients).
   [[nodiscard]] size_t attached_count(const std::string& username) const;
 
