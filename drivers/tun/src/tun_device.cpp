@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ocm/base/log.hpp"
+
 namespace ocm::tun {
 namespace {
 
@@ -69,23 +71,25 @@ Status configure_interface(const TunSettings& s) {
   return {};
 }
 
+// What the data plane does with TSO frames: TCP over IPv4 and IPv6, partial checksums. No
+// TUN_F_TSO_ECN (the kernel segments CWR frames itself), no UFO/USO (UDP is not coalesced).
+constexpr unsigned kTunOffloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+
+// The header every read and write carries with IFF_VNET_HDR: struct virtio_net_hdr.
+constexpr int kVnetHdrSize = 10;
+
 }  // namespace
 
-Result<TunDevice> TunDevice::open(const TunSettings& settings) {
-  if (settings.name.empty() || settings.name.size() >= IFNAMSIZ) {
-    return make_error("invalid TUN device name '" + settings.name + "'");
-  }
-  TunDevice dev;
-  dev.name_ = settings.name;
+Status TunDevice::open_queues(const TunSettings& settings, bool vnet_hdr) {
   for (uint32_t q = 0; q < settings.queues; ++q) {
     int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
       return make_error("cannot open /dev/net/tun: " + errno_text() +
                         (errno == ENOENT ? " (is the tun module loaded?)" : ""));
     }
-    dev.fds_.push_back(fd);
+    fds_.push_back(fd);
     ifreq ifr{};
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE;
+    ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | (vnet_hdr ? IFF_VNET_HDR : 0));
     std::strncpy(ifr.ifr_name, settings.name.c_str(), IFNAMSIZ - 1);
     if (::ioctl(fd, TUNSETIFF, &ifr) < 0) {
       std::string why = errno_text();
@@ -96,6 +100,41 @@ Result<TunDevice> TunDevice::open(const TunSettings& settings) {
       }
       return make_error("cannot create TUN device " + settings.name + ": " + why);
     }
+    if (vnet_hdr) {
+      int size = kVnetHdrSize;
+      if (::ioctl(fd, TUNSETVNETHDRSZ, &size) < 0) {
+        return make_error("TUNSETVNETHDRSZ on " + settings.name + ": " + errno_text());
+      }
+    }
+  }
+  if (vnet_hdr && !fds_.empty()) {
+    // Device-wide: one call covers every queue.
+    if (::ioctl(fds_.front(), TUNSETOFFLOAD, static_cast<unsigned long>(kTunOffloads)) < 0) {
+      return make_error("TUNSETOFFLOAD on " + settings.name + ": " + errno_text());
+    }
+  }
+  return {};
+}
+
+Result<TunDevice> TunDevice::open(const TunSettings& settings) {
+  if (settings.name.empty() || settings.name.size() >= IFNAMSIZ) {
+    return make_error("invalid TUN device name '" + settings.name + "'");
+  }
+  TunDevice dev;
+  dev.name_ = settings.name;
+  if (settings.offloads) {
+    if (auto st = dev.open_queues(settings, true); st) {
+      dev.offloads_ = true;
+    } else {
+      // Closing every queue deletes the device, so the plain attempt starts from scratch.
+      OCM_WARN("TUN offloads unavailable (%s); using plain TUN I/O", st.error().message.c_str());
+      dev.close_all();
+    }
+  }
+  if (!dev.offloads_) {
+    if (auto st = dev.open_queues(settings, false); !st) {
+      return st.error();
+    }
   }
   if (auto st = configure_interface(settings); !st) {
     return st.error();
@@ -105,7 +144,8 @@ Result<TunDevice> TunDevice::open(const TunSettings& settings) {
 
 TunDevice::~TunDevice() { close_all(); }
 
-TunDevice::TunDevice(TunDevice&& other) noexcept : fds_(std::move(other.fds_)), name_(std::move(other.name_)) {
+TunDevice::TunDevice(TunDevice&& other) noexcept
+    : fds_(std::move(other.fds_)), name_(std::move(other.name_)), offloads_(other.offloads_) {
   other.fds_.clear();
 }
 
@@ -114,6 +154,7 @@ TunDevice& TunDevice::operator=(TunDevice&& other) noexcept {
     close_all();
     fds_ = std::move(other.fds_);
     name_ = std::move(other.name_);
+    offloads_ = other.offloads_;
     other.fds_.clear();
   }
   return *this;

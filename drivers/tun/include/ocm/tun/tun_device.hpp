@@ -2,6 +2,13 @@
 // The kernel TUN device that all sessions share (one device, many clients): opened
 // multi-queue so that each packet thread can own a queue, given the pool's first address.
 // It disappears when the last queue is closed, so a crashed server leaves nothing behind.
+//
+// Offloads (TunSettings::offloads, on by default): the queues are opened with IFF_VNET_HDR and
+// the device gets TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6), so the kernel may hand
+// over TCP super-packets of up to 64 KiB with a partial checksum, and accepts GSO writes. Then
+// EVERY read and write on every queue carries a 10-byte struct virtio_net_hdr in front of the
+// packet (TUNGETIFF reports IFF_VNET_HDR, so a data plane can check it on the descriptors it is
+// given). If the kernel refuses either step the device is recreated without them.
 
 #include <cstdint>
 #include <string>
@@ -18,6 +25,7 @@ struct TunSettings {
   Ipv4Prefix network;    // the client pool; the kernel routes it to the device
   uint32_t mtu = 1400;
   uint32_t queues = 1;
+  bool offloads = true;  // IFF_VNET_HDR + TSO/checksum offload, with fallback (see above)
 };
 
 class TunDevice {
@@ -33,12 +41,18 @@ class TunDevice {
   // Non-blocking queue descriptors, owned by this object.
   [[nodiscard]] const std::vector<int>& fds() const noexcept { return fds_; }
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  // True when the queues carry a virtio_net header and the kernel may send TSO super-packets.
+  [[nodiscard]] bool offloads() const noexcept { return offloads_; }
 
  private:
   TunDevice() = default;
+  // Opens settings.queues queues (and sets the offloads when vnet_hdr); on error the queues
+  // opened so far stay in fds_ for the caller to close.
+  Status open_queues(const TunSettings& settings, bool vnet_hdr);
   void close_all() noexcept;
   std::vector<int> fds_;
   std::string name_;
+  bool offloads_ = false;
 };
 
 }  // namespace ocm::tun
