@@ -16,6 +16,7 @@
 #include "ocm/ctrl/server.hpp"
 #include "ocm/socket/socket_data_plane.hpp"
 #include "ocm/tun/tun_device.hpp"
+#include "privileges.hpp"
 
 namespace {
 
@@ -134,6 +135,11 @@ int run_server(std::shared_ptr<const ocm::config::Config> config, const std::str
   auto server = ocm::ctrl::Server::create(config, **plane, config_path);
   if (!server) {
     OCM_ERROR("%s", server.error().message.c_str());
+    return 1;
+  }
+  // Everything that needs privilege is set up now (TUN, bound ports, keys read).
+  if (auto dropped = ocm::app::drop_capabilities_after_setup(); !dropped) {
+    OCM_ERROR("%s", dropped.error().message.c_str());
     return 1;
   }
   return (*server)->run();

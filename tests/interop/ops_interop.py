@@ -239,6 +239,17 @@ class OpsTest(ci.Test):
     def steps(self):
         st = os.stat(self.sock)
         self.check("control socket is mode 0600", (st.st_mode & 0o777) == 0o600, oct(st.st_mode))
+        # After setup the server keeps only CAP_NET_ADMIN (12) and CAP_NET_RAW (13), in every set.
+        caps = {}
+        with open(f"/proc/{self.server.pid}/status") as f:
+            for line in f:
+                if line.startswith(("CapEff:", "CapPrm:", "CapBnd:", "CapInh:", "NoNewPrivs:")):
+                    key, value = line.split(":", 1)
+                    caps[key] = value.strip()
+        want = (1 << 12) | (1 << 13)
+        self.check("server dropped every capability but NET_ADMIN and NET_RAW after setup",
+                   all(int(caps.get(k, "0"), 16) == want for k in ("CapEff", "CapPrm", "CapBnd"))
+                   and caps.get("NoNewPrivs") == "1", str(caps))
         c = self.start_client("ops", ci.PASSWORD + "\n")
         env = self.wait_connected(c)
         if not self.check("client connected", env is not None, f"see {c['log']}"):
