@@ -705,6 +705,16 @@ ParseResult internal_error(const char* what) {
 
 }  // namespace
 
+std::vector<std::string> known_keys() {
+  std::vector<std::string> keys;
+  for (const auto& section : kSections) {
+    for (const auto& key : section.keys) {
+      keys.push_back(std::string(section.name) + "." + std::string(key.name));
+    }
+  }
+  return keys;
+}
+
 std::string format_error(std::string_view source_name, const ConfigError& error) {
   std::string out(source_name);
   if (error.line != 0) {

@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <set>
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -648,6 +651,35 @@ TEST_P(DtlsSectionTest, Parses) {
     ASSERT_EQ(result.errors.size(), 1u);
     EXPECT_EQ(result.errors[0].key, c.error_key);
     EXPECT_EQ(result.errors[0].line, 2u);
+  }
+}
+
+// The shipped config is the reference for operators: every key the parser accepts must be
+// documented there, under its section, either set or shown commented out.
+TEST(ShippedConfig, DocumentsEveryKnownKey) {
+  std::ifstream in(std::string(OCM_SOURCE_ROOT) + "/config/ocserv-modern.toml");
+  ASSERT_TRUE(in.good());
+  std::set<std::string> documented;
+  std::string section;
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t start = line.find_first_not_of(" \t#");
+    if (start == std::string::npos) {
+      continue;
+    }
+    std::string body = line.substr(start);
+    if (body.front() == '[' && body.find(']') != std::string::npos && line.front() == '[') {
+      section = body.substr(1, body.find(']') - 1);
+      continue;
+    }
+    size_t eq = body.find(" = ");
+    if (eq != std::string::npos && body.find(' ') == eq) {
+      documented.insert(section + "." + body.substr(0, eq));
+    }
+  }
+  ASSERT_GT(known_keys().size(), 40u);
+  for (const auto& key : known_keys()) {
+    EXPECT_TRUE(documented.count(key) == 1) << key << " is not documented in config/ocserv-modern.toml";
   }
 }
 

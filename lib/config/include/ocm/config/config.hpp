@@ -142,4 +142,8 @@ struct ParseResult {
 ParseResult parse(std::string_view toml_text, std::string_view source_name = "<string>");
 ParseResult parse_file(const std::string& path);
 
+// Every key the parser accepts, as "section.key", in schema order (for the documentation check
+// and for tools).
+std::vector<std::string> known_keys();
+
 }  // namespace ocm::config
