@@ -319,6 +319,9 @@ class OpsTest(ci.Test):
                        types.get("ocserv_modern_tls_handshake_duration_seconds") == "histogram")
             self.check("metric: drops by reason",
                        'ocserv_modern_datapath_drops_total{reason="replay"}' in samples)
+            self.check("metric: socket driver counters",
+                       'ocserv_modern_driver_events_total{driver="socket",event="udp_send_failures"}' in samples
+                       and 'ocserv_modern_driver_events_total{driver="socket",event="tun_gro_writes"}' in samples)
             self.check("metric: per-user series",
                        any(k.startswith("ocserv_modern_user_rx_bytes_total{") and f'username="{ci.USER}"' in k
                            for k in samples))

@@ -705,4 +705,27 @@ SocketDriverStats SocketDataPlane::driver_stats() const noexcept {
   return s;
 }
 
+std::vector<std::pair<std::string, uint64_t>> SocketDataPlane::driver_counters() const {
+  SocketDriverStats st = driver_stats();
+  return {
+      {"udp_send_failures", st.udp_send_failures},
+      {"tun_write_failures", st.tun_write_failures},
+      {"pool_exhausted", st.pool_exhausted},
+      {"tun_gso_frames", st.tun_gso_frames},
+      {"tun_gso_segments", st.tun_gso_segments},
+      {"tun_gso_invalid", st.tun_gso_invalid},
+      {"tun_gso_segments_lost", st.tun_gso_segments_lost},
+      {"tun_csum_completed", st.tun_csum_completed},
+      {"tun_csum_invalid", st.tun_csum_invalid},
+      {"tun_read_oversize", st.tun_read_oversize},
+      {"tun_read_short", st.tun_read_short},
+      {"tun_gro_writes", st.tun_gro_writes},
+      {"tun_gro_packets", st.tun_gro_packets},
+      {"udp_gso_sends", st.udp_gso_sends},
+      {"udp_gso_records", st.udp_gso_records},
+      {"udp_gso_emsgsize", st.udp_gso_emsgsize},
+      {"udp_gso_disabled", st.udp_gso_disabled},
+  };
+}
+
 }  // namespace ocm::socket

@@ -96,6 +96,11 @@ std::string Operations::metrics_text() const {
     m.sample(n("datapath_events_total"), dp.count(event), {{"event", datapath::to_string(event)}});
   }
 
+  m.family(n("driver_events_total"), "counter", "Datapath driver counters (syscall failures, offload use).");
+  for (const auto& [event, value] : impl_.data_plane->driver_counters()) {
+    m.sample(n("driver_events_total"), value, {{"driver", impl_.data_plane->driver_name()}, {"event", event}});
+  }
+
   const auto& h = st.tls_handshake_latency;
   m.histogram(n("tls_handshake_duration_seconds"), "TCP accept to TLS handshake done.",
               HandshakeHistogram::kBounds, h.buckets, h.count, h.sum_seconds);

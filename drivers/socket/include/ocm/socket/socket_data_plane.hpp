@@ -77,6 +77,8 @@ class SocketDataPlane final : public datapath::DataPlane {
   bool write_tun(std::span<const uint8_t> packet) noexcept override;
 
   [[nodiscard]] SocketDriverStats driver_stats() const noexcept;
+  [[nodiscard]] const char* driver_name() const noexcept override { return "socket"; }
+  [[nodiscard]] std::vector<std::pair<std::string, uint64_t>> driver_counters() const override;
 
   struct Impl;
 

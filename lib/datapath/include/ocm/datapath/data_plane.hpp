@@ -4,8 +4,10 @@
 // the context's rings after each poll, and uses the few calls below to inject packets.
 // Control operations only: per-packet work happens inside poll() without virtual calls.
 
+#include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -31,6 +33,11 @@ class DataPlane {
   virtual bool send_payload(uint32_t slot, std::span<const uint8_t> payload, uint64_t now_ns) noexcept = 0;
   // Writes one IP packet to the kernel (packets that arrived over CSTP).
   virtual bool write_tun(std::span<const uint8_t> packet) noexcept = 0;
+
+  // The driver's own counters (syscall failures, offload use) as (name, value) pairs: monotonic
+  // counts exported as metrics. Control path only; allocates.
+  [[nodiscard]] virtual const char* driver_name() const noexcept = 0;
+  [[nodiscard]] virtual std::vector<std::pair<std::string, uint64_t>> driver_counters() const = 0;
 
   // The slow path's ring drain. poll() calls it right after the part of a receive burst that
   // carried handshake/CCS/alert records, before opening the records behind them: a client's
