@@ -1296,13 +1296,8 @@ log_level = "debug"
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("server", help="path to the ocserv-modern binary (or ocserv with --ocserv)")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir with logs")
-    ap.add_argument("--ocserv", action="store_true", help="run against Debian's ocserv (harness check)")
-    args = ap.parse_args()
-
+def preflight(*executables):
+    """Checks what every interop test needs; returns an exit code to stop with, or None."""
     if os.geteuid() != 0:
         log("SKIP: the interop test needs root (network namespaces, TUN devices)")
         return SKIP
@@ -1310,20 +1305,23 @@ def main():
     if missing:
         log(f"FAIL: missing tools: {' '.join(missing)} (run scripts/install-deps.sh)")
         return 1
-    if not os.access(args.server, os.X_OK):
-        log(f"FAIL: server binary {args.server} not found or not executable")
-        return 1
+    for exe in executables:
+        if not os.access(exe, os.X_OK):
+            log(f"FAIL: {exe} not found or not executable")
+            return 1
     if not os.path.exists("/dev/net/tun"):
         log("FAIL: /dev/net/tun missing")
         return 1
+    return None
 
+
+def run_test(t):
+    """Runs a Test (or subclass) to the end, always tearing down; prints the closing counts."""
     def on_signal(signum, _frame):
         raise SystemExit(128 + signum)
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
-
-    t = Test(args)
     start = time.monotonic()
     try:
         t.run()
@@ -1345,6 +1343,19 @@ def main():
     if t.failures:
         log("failed checks: " + "; ".join(t.failures))
     return 1 if t.failed or not t.passed else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("server", help="path to the ocserv-modern binary (or ocserv with --ocserv)")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir with logs")
+    ap.add_argument("--ocserv", action="store_true", help="run against Debian's ocserv (harness check)")
+    args = ap.parse_args()
+
+    rc = preflight(args.server)
+    if rc is not None:
+        return rc
+    return run_test(Test(args))
 
 
 if __name__ == "__main__":

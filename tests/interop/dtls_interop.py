@@ -51,7 +51,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import struct
@@ -990,47 +989,10 @@ def main():
                     help="comma-separated subset of checks to run (1,2,2b,3,4,4b,5,6,7,8; 4 = 1+4b)")
     args = ap.parse_args()
 
-    if os.geteuid() != 0:
-        log("SKIP: the interop test needs root (network namespaces, TUN devices)")
-        return SKIP
-    missing = [t for t in ("ip", "openconnect", "openssl", "ping", "ss") if shutil.which(t) is None]
-    if missing:
-        log(f"FAIL: missing tools: {' '.join(missing)} (run scripts/install-deps.sh)")
-        return 1
-    if not os.access(args.server, os.X_OK):
-        log(f"FAIL: server binary {args.server} not found or not executable")
-        return 1
-    if not os.path.exists("/dev/net/tun"):
-        log("FAIL: /dev/net/tun missing")
-        return 1
-
-    def on_signal(signum, _frame):
-        raise SystemExit(128 + signum)
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, on_signal)
-
-    t = DtlsTest(args)
-    start = time.monotonic()
-    try:
-        t.run()
-    except SystemExit:
-        log("interrupted")
-        t.failed += 1
-    except Exception as e:
-        import traceback
-        traceback.print_exc()
-        t.check("harness", False, f"{type(e).__name__}: {e}")
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_IGN)
-        if t.failed:
-            t.tail(t.server_log, n=60, label="server log")
-        t.cleanup()
-    log(f"{t.passed} passed, {t.failed} failed ({time.monotonic() - start:.0f} s)")
-    if t.failures:
-        log("failed checks: " + "; ".join(t.failures))
-    return 1 if t.failed or not t.passed else 0
+    rc = ci.preflight(args.server)
+    if rc is not None:
+        return rc
+    return ci.run_test(DtlsTest(args))
 
 
 if __name__ == "__main__":

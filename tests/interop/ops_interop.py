@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import socket
@@ -423,40 +422,10 @@ def main():
     ap.add_argument("ocmctl")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        ci.log("SKIP: the interop test needs root (network namespaces, TUN devices)")
-        return ci.SKIP
-    missing = [t for t in ("ip", "openconnect", "openssl", "ping", "ss") if shutil.which(t) is None]
-    if missing:
-        ci.log(f"FAIL: missing tools: {' '.join(missing)}")
-        return 1
-
-    def on_signal(signum, _frame):
-        raise SystemExit(128 + signum)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, on_signal)
-    t = OpsTest(args)
-    start = time.monotonic()
-    try:
-        t.run()
-    except SystemExit:
-        ci.log("interrupted")
-        t.failed += 1
-    except Exception as e:
-        import traceback
-        traceback.print_exc()
-        t.check("harness", False, f"{type(e).__name__}: {e}")
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, signal.SIG_IGN)
-        if t.failed:
-            t.tail(t.server_log, n=60, label="server log")
-        t.cleanup()
-    ci.log(f"{t.passed} passed, {t.failed} failed ({time.monotonic() - start:.0f} s)")
-    if t.failures:
-        ci.log("failed checks: " + "; ".join(t.failures))
-    return 1 if t.failed or not t.passed else 0
+    rc = ci.preflight(args.server, args.ocmctl)
+    if rc is not None:
+        return rc
+    return ci.run_test(OpsTest(args))
 
 
 if __name__ == "__main__":
