@@ -9,6 +9,8 @@ BUILD_PKGS=(
   libuv1-dev libwolfssl-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libcrypt-dev libipsec-mb-dev
   libgnutls28-dev  # test peer: DTLS resumption exactly as openconnect (GnuTLS) does it
+  dpdk-dev libdpdk-dev          # drivers/dpdk (dpdk-dev also ships dpdk-testpmd)
+  libbpf-dev libxdp-dev clang llvm  # drivers/af_xdp and bpf/ (clang -target bpf)
 )
 TOOL_PKGS=(
   openssl iproute2 iputils-ping openconnect python3 procps util-linux iperf3

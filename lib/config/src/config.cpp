@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <charconv>
 #include <cstddef>
@@ -235,6 +236,16 @@ constexpr std::array<EnumName<Driver>, 3> kDrivers{{
     {"socket", Driver::kSocket},
     {"af_xdp", Driver::kAfXdp},
     {"dpdk", Driver::kDpdk},
+}};
+constexpr std::array<EnumName<XdpMode>, 3> kXdpModes{{
+    {"auto", XdpMode::kAuto},
+    {"native", XdpMode::kNative},
+    {"generic", XdpMode::kGeneric},
+}};
+constexpr std::array<EnumName<ZeroCopy>, 3> kZeroCopyModes{{
+    {"auto", ZeroCopy::kAuto},
+    {"on", ZeroCopy::kOn},
+    {"off", ZeroCopy::kOff},
 }};
 constexpr std::array<EnumName<log::Level>, 4> kLogLevels{{
     {"error", log::Level::kError},
@@ -471,6 +482,67 @@ void read_default_domain(const Field& f, Config& c) {
   }
 }
 
+void read_xdp_interface(const Field& f, Config& c) {
+  auto text = read_text(f, Text::kAny);
+  if (!text) {
+    return;
+  }
+  if (!is_valid_device_name(*text)) {
+    f.fail(quoted(*text) + " is not a valid interface name (1 to 15 characters, no '/', ':' or whitespace)");
+    return;
+  }
+  c.datapath.af_xdp.interface = std::move(*text);
+}
+
+void read_eal_args(const Field& f, Config& c) {
+  c.datapath.dpdk.eal_args.clear();
+  for_each_element(f, [&c](const Field& element) {
+    // EAL arguments are passed to rte_eal_init as argv entries: one line each, no NUL.
+    if (auto text = read_text(element, Text::kNonEmptyLine)) {
+      c.datapath.dpdk.eal_args.push_back(std::move(*text));
+    }
+  });
+}
+
+// "203.0.113.1/24": an interface's address and on-link prefix (host bits are the point here).
+void read_dpdk_address(const Field& f, Config& c) {
+  auto text = read_text(f, Text::kLine);
+  if (!text) {
+    return;
+  }
+  std::string_view view(*text);
+  auto slash = view.find('/');
+  std::optional<uint32_t> addr;
+  std::optional<uint8_t> length;
+  if (slash != std::string_view::npos) {
+    addr = parse_ipv4(view.substr(0, slash));
+    length = parse_prefix_length(view.substr(slash + 1));
+  }
+  if (!addr || !length || *length == 0) {
+    f.fail("expected an address with its prefix length like 203.0.113.1/24, got " + quoted(view));
+    return;
+  }
+  Ipv4Prefix prefix{*addr & Ipv4Prefix{0, *length}.netmask(), *length};
+  if (*length < 31 && (*addr == prefix.network || *addr == (prefix.network | ~prefix.netmask()))) {
+    f.fail(quoted(view) + " is the network or broadcast address of its prefix, not a host address");
+    return;
+  }
+  c.datapath.dpdk.address = InterfaceAddress{*addr, *length};
+}
+
+void read_dpdk_gateway(const Field& f, Config& c) {
+  auto text = read_text(f, Text::kLine);
+  if (!text) {
+    return;
+  }
+  auto addr = parse_ipv4(*text);
+  if (!addr || *addr == 0) {
+    f.fail("expected an IPv4 address like 203.0.113.254, got " + quoted(*text));
+    return;
+  }
+  c.datapath.dpdk.gateway = *addr;
+}
+
 // ---- the schema: every section and key that exists; anything else is reported ----
 
 using ReadFn = void (*)(const Field&, Config&);
@@ -548,6 +620,58 @@ constexpr KeySpec kDatapathKeys[] = {
     {"driver", [](const Field& f, Config& c) { set_enum(f, c.datapath.driver, kDrivers); }},
 };
 
+// One XSK per queue; 64 matches the TUN queue limit.
+constexpr int64_t kMaxXdpQueues = 64;
+// Frames per queue: both rings are sized from it and must stay powers of two.
+constexpr int64_t kMinXdpFrames = 256;
+constexpr int64_t kMaxXdpFrames = 65536;
+
+constexpr KeySpec kAfXdpKeys[] = {
+    {"interface", read_xdp_interface},
+    {"queues", [](const Field& f, Config& c) { set_int(f, c.datapath.af_xdp.queues, 1, kMaxXdpQueues); }},
+    {"xdp_mode", [](const Field& f, Config& c) { set_enum(f, c.datapath.af_xdp.xdp_mode, kXdpModes); }},
+    {"zero_copy", [](const Field& f, Config& c) { set_enum(f, c.datapath.af_xdp.zero_copy, kZeroCopyModes); }},
+    {"frames_per_queue",
+     [](const Field& f, Config& c) {
+       set_int(f, c.datapath.af_xdp.frames_per_queue, kMinXdpFrames, kMaxXdpFrames);
+       if (!std::has_single_bit(c.datapath.af_xdp.frames_per_queue)) {
+         f.fail("must be a power of two (the XSK rings are sized from it)");
+       }
+     }},
+};
+
+// A mempool below a few bursts per queue cannot even fill the RX rings.
+constexpr int64_t kMinMbufs = 1024;
+// DPDK descriptor rings: the PMD rounds or rejects odd sizes; these bounds suit every vdev we test.
+constexpr int64_t kMinDescriptors = 64;
+constexpr int64_t kMaxDescriptors = 8192;
+
+constexpr KeySpec kDpdkKeys[] = {
+    {"eal_args", read_eal_args},
+    {"port", [](const Field& f, Config& c) { set_int(f, c.datapath.dpdk.port, 0); }},
+    {"address", read_dpdk_address},
+    {"gateway", read_dpdk_gateway},
+    {"tap_name", [](const Field& f, Config& c) {
+       auto text = read_text(f, Text::kAny);
+       if (text && !is_valid_device_name(*text)) {
+         f.fail(quoted(*text) + " is not a valid interface name (1 to 15 characters, no '/', ':' or whitespace)");
+       } else if (text) {
+         c.datapath.dpdk.tap_name = std::move(*text);
+       }
+     }},
+    {"mbufs",
+     [](const Field& f, Config& c) {
+       set_int(f, c.datapath.dpdk.mbufs, 0);
+       if (c.datapath.dpdk.mbufs != 0 && c.datapath.dpdk.mbufs < kMinMbufs) {
+         f.fail("must be 0 (computed) or at least " + std::to_string(kMinMbufs));
+       }
+     }},
+    {"rx_descriptors",
+     [](const Field& f, Config& c) { set_int(f, c.datapath.dpdk.rx_descriptors, kMinDescriptors, kMaxDescriptors); }},
+    {"tx_descriptors",
+     [](const Field& f, Config& c) { set_int(f, c.datapath.dpdk.tx_descriptors, kMinDescriptors, kMaxDescriptors); }},
+};
+
 constexpr KeySpec kMonitoringKeys[] = {
     {"log_level", [](const Field& f, Config& c) { set_enum(f, c.monitoring.log_level, kLogLevels); }},
     {"control_socket", read_control_socket},
@@ -566,6 +690,8 @@ constexpr SectionSpec kSections[] = {
     {"network", kNetworkKeys},   {"security", kSecurityKeys},     {"session", kSessionKeys},
     {"dtls", kDtlsKeys},         {"datapath", kDatapathKeys},     {"monitoring", kMonitoringKeys},
     {"performance", kPerformanceKeys},
+    // Sub-tables ([datapath.af_xdp]): found by their dotted name when the parent has no such key.
+    {"datapath.af_xdp", kAfXdpKeys},     {"datapath.dpdk", kDpdkKeys},
 };
 
 const SectionSpec* find_section(std::string_view name) {
@@ -590,6 +716,12 @@ void read_section(const SectionSpec& spec, const toml::table& table, Context& ct
   for (const auto& [key, node] : table) {
     std::string path = std::string(spec.name) + "." + std::string(key.str());
     const KeySpec* key_spec = find_key(spec, key.str());
+    if (key_spec == nullptr && node.is_table()) {
+      if (const SectionSpec* sub = find_section(path)) {
+        read_section(*sub, *node.as_table(), ctx);
+        continue;
+      }
+    }
     if (key_spec == nullptr) {
       // The key's own position: a nested table's node may point elsewhere.
       ctx.errors.push_back(ConfigError{path, line_of(key.source()),
@@ -605,7 +737,7 @@ void read_section(const SectionSpec& spec, const toml::table& table, Context& ct
 void read_document(const toml::table& root, Context& ctx) {
   for (const auto& [key, node] : root) {
     std::string name(key.str());
-    const SectionSpec* spec = find_section(name);
+    const SectionSpec* spec = name.find('.') == std::string::npos ? find_section(name) : nullptr;
     uint32_t line = line_of(key.source());
     if (spec == nullptr) {
       std::string message =
@@ -624,11 +756,34 @@ void read_document(const toml::table& root, Context& ctx) {
 // Checks that need the whole Config rather than one value. Runs after reading, so it uses recorded lines.
 void validate(Context& ctx) {
   const Config& c = ctx.config;
-  if (c.datapath.driver != Driver::kSocket) {
-    auto it = ctx.lines.find("datapath.driver");
-    ctx.errors.push_back(
-        ConfigError{"datapath.driver", it == ctx.lines.end() ? 0 : it->second,
-                    "driver " + quoted(name_of(kDrivers, c.datapath.driver)) + " is not available in this build yet"});
+  auto line = [&ctx](const char* key) {
+    auto it = ctx.lines.find(key);
+    return it == ctx.lines.end() ? 0 : it->second;
+  };
+  auto missing = [&](const char* key, const char* why) {
+    ctx.errors.push_back(ConfigError{key, line("datapath.driver"), why});
+  };
+  if (c.datapath.driver == Driver::kAfXdp && c.datapath.af_xdp.interface.empty()) {
+    missing("datapath.af_xdp.interface", "is required with driver = \"af_xdp\" (the interface clients reach)");
+  }
+  if (c.datapath.driver == Driver::kDpdk) {
+    const DpdkConfig& d = c.datapath.dpdk;
+    if (d.eal_args.empty()) {
+      missing("datapath.dpdk.eal_args", "is required with driver = \"dpdk\" (at least the lcore list, e.g. [\"-l\", \"1\"])");
+    }
+    if (d.address.address == 0) {
+      missing("datapath.dpdk.address", "is required with driver = \"dpdk\" (the appliance's address, e.g. \"203.0.113.1/24\")");
+    }
+  }
+  // A wrong gateway is wrong whichever driver is selected today.
+  const DpdkConfig& d = c.datapath.dpdk;
+  if (d.address.address != 0 && d.gateway != 0) {
+    Ipv4Prefix link{d.address.address & Ipv4Prefix{0, d.address.prefix_length}.netmask(), d.address.prefix_length};
+    if (!link.contains(d.gateway) || d.gateway == d.address.address) {
+      ctx.errors.push_back(ConfigError{"datapath.dpdk.gateway", line("datapath.dpdk.gateway"),
+                                       format_ipv4(d.gateway) + " is not another host on the port's link " +
+                                           format_ipv4(link.network) + "/" + std::to_string(link.length)});
+    }
   }
 }
 

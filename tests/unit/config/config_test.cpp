@@ -474,10 +474,36 @@ INSTANTIATE_TEST_SUITE_P(
         // Enumerations.
         ErrorCase{"BadDriver", "[datapath]\ndriver = \"netmap\"\n", "datapath.driver", 2,
                   "'netmap' is not one of 'socket', 'af_xdp', 'dpdk'"},
-        ErrorCase{"DriverDpdkUnavailable", "[datapath]\ndriver = \"dpdk\"\n", "datapath.driver", 2,
-                  "driver 'dpdk' is not available in this build yet"},
-        ErrorCase{"DriverAfXdpUnavailable", "\n[datapath]\ndriver = \"af_xdp\"\n", "datapath.driver", 3,
-                  "driver 'af_xdp' is not available in this build yet"},
+        // Driver sub-tables.
+        ErrorCase{"DpdkWithoutEalArgs", "[datapath]\ndriver = \"dpdk\"\n[datapath.dpdk]\naddress = \"10.9.0.1/24\"\n",
+                  "datapath.dpdk.eal_args", 2, "is required with driver = \"dpdk\""},
+        ErrorCase{"DpdkWithoutAddress", "[datapath]\ndriver = \"dpdk\"\n[datapath.dpdk]\neal_args = [\"-l\", \"1\"]\n",
+                  "datapath.dpdk.address", 2, "is required with driver = \"dpdk\""},
+        ErrorCase{"AfXdpWithoutInterface", "\n[datapath]\ndriver = \"af_xdp\"\n", "datapath.af_xdp.interface", 3,
+                  "is required with driver = \"af_xdp\""},
+        ErrorCase{"DpdkAddressWithoutLength", "[datapath.dpdk]\naddress = \"10.9.0.1\"\n", "datapath.dpdk.address", 2,
+                  "expected an address with its prefix length like 203.0.113.1/24, got '10.9.0.1'"},
+        ErrorCase{"DpdkAddressIsNetwork", "[datapath.dpdk]\naddress = \"10.9.0.0/24\"\n", "datapath.dpdk.address", 2,
+                  "is the network or broadcast address"},
+        ErrorCase{"DpdkGatewayOffLink",
+                  "[datapath.dpdk]\naddress = \"10.9.0.1/24\"\ngateway = \"10.8.0.1\"\n", "datapath.dpdk.gateway", 3,
+                  "10.8.0.1 is not another host on the port's link 10.9.0.0/24"},
+        ErrorCase{"DpdkEalArgNotString", "[datapath.dpdk]\neal_args = [\"-l\", 1]\n", "datapath.dpdk.eal_args[1]", 2,
+                  "expected a string, got an integer"},
+        ErrorCase{"DpdkFewMbufs", "[datapath.dpdk]\nmbufs = 10\n", "datapath.dpdk.mbufs", 2,
+                  "must be 0 (computed) or at least 1024"},
+        ErrorCase{"DpdkUnknownKey", "[datapath.dpdk]\nlcores = 2\n", "datapath.dpdk.lcores", 2,
+                  "unknown key 'lcores' in [datapath.dpdk]"},
+        ErrorCase{"AfXdpBadMode", "[datapath.af_xdp]\nxdp_mode = \"skb\"\n", "datapath.af_xdp.xdp_mode", 2,
+                  "'skb' is not one of 'auto', 'native', 'generic'"},
+        ErrorCase{"AfXdpBadZeroCopy", "[datapath.af_xdp]\nzero_copy = true\n", "datapath.af_xdp.zero_copy", 2,
+                  "expected a string, got a boolean"},
+        ErrorCase{"AfXdpFramesNotPowerOfTwo", "[datapath.af_xdp]\nframes_per_queue = 3000\n",
+                  "datapath.af_xdp.frames_per_queue", 2, "must be a power of two"},
+        ErrorCase{"AfXdpBadInterface", "[datapath.af_xdp]\ninterface = \"a/b\"\n", "datapath.af_xdp.interface", 2,
+                  "is not a valid interface name"},
+        ErrorCase{"DottedSectionAtTopLevelUnknown", "[\"datapath.dpdk\"]\nport = 1\n", "datapath.dpdk", 1,
+                  "unknown section [datapath.dpdk]"},
         ErrorCase{"BadLogLevel", "[monitoring]\nlog_level = \"verbose\"\n", "monitoring.log_level", 2,
                   "'verbose' is not one of 'error', 'warning', 'info', 'debug'"},
         ErrorCase{"RelativeConnectScript", "[session]\nconnect_script = \"on-connect.sh\"\n", "session.connect_script",
@@ -504,6 +530,54 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"SyntaxDuplicateSection", "[network]\n[server]\n[network]\n", "", 3, ""}),
     CaseName{});
 
+TEST(ConfigDatapath, ReadsDriverSubTables) {
+  ParseResult result = parse(R"([datapath]
+driver = "dpdk"
+[datapath.af_xdp]
+interface = "eth1"
+queues = 2
+xdp_mode = "generic"
+zero_copy = "off"
+frames_per_queue = 8192
+[datapath.dpdk]
+eal_args = ["-l", "1", "--no-huge", "--no-shconf", "-m", "512", "--vdev=net_af_packet0,iface=eth1"]
+port = 1
+address = "203.0.113.1/24"
+gateway = "203.0.113.254"
+tap_name = "dtap0"
+mbufs = 16384
+rx_descriptors = 512
+tx_descriptors = 2048
+)");
+  ASSERT_TRUE(result.errors.empty()) << describe(result);
+  const Config& c = *result.config;
+  EXPECT_EQ(c.datapath.driver, Driver::kDpdk);
+  EXPECT_EQ(c.datapath.af_xdp.interface, "eth1");
+  EXPECT_EQ(c.datapath.af_xdp.queues, 2u);
+  EXPECT_EQ(c.datapath.af_xdp.xdp_mode, XdpMode::kGeneric);
+  EXPECT_EQ(c.datapath.af_xdp.zero_copy, ZeroCopy::kOff);
+  EXPECT_EQ(c.datapath.af_xdp.frames_per_queue, 8192u);
+  const DpdkConfig& d = c.datapath.dpdk;
+  ASSERT_EQ(d.eal_args.size(), 7u);
+  EXPECT_EQ(d.eal_args[6], "--vdev=net_af_packet0,iface=eth1");
+  EXPECT_EQ(d.port, 1u);
+  EXPECT_EQ(d.address.address, 0xCB007101u);
+  EXPECT_EQ(d.address.prefix_length, 24u);
+  EXPECT_EQ(d.gateway, 0xCB0071FEu);
+  EXPECT_EQ(d.tap_name, "dtap0");
+  EXPECT_EQ(d.mbufs, 16384u);
+  EXPECT_EQ(d.rx_descriptors, 512u);
+  EXPECT_EQ(d.tx_descriptors, 2048u);
+}
+
+TEST(ConfigDatapath, AfXdpNeedsOnlyTheInterface) {
+  ParseResult result = parse("[datapath]\ndriver = \"af_xdp\"\n[datapath.af_xdp]\ninterface = \"veth1\"\n");
+  ASSERT_TRUE(result.errors.empty()) << describe(result);
+  EXPECT_EQ(result.config->datapath.af_xdp.queues, 1u);
+  EXPECT_EQ(result.config->datapath.af_xdp.xdp_mode, XdpMode::kAuto);
+  EXPECT_EQ(result.config->datapath.af_xdp.zero_copy, ZeroCopy::kAuto);
+}
+
 TEST(ConfigErrors, SyntaxErrorHasADescription) {
   ParseResult result = parse("[server]\nbind =\n");
   ASSERT_EQ(result.errors.size(), 1u);
@@ -523,7 +597,7 @@ dns_servers = ["1.1.1.1"]
 [bogus]
 
 [datapath]
-driver = "dpdk"
+driver = "netmap"
 )");
   EXPECT_EQ(result.config, nullptr);
   ASSERT_EQ(result.errors.size(), 7u) << describe(result);

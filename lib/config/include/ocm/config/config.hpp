@@ -90,8 +90,41 @@ struct DtlsConfig {
 
 enum class Driver { kSocket, kAfXdp, kDpdk };
 
+enum class XdpMode { kAuto, kNative, kGeneric };
+enum class ZeroCopy { kAuto, kOn, kOff };
+
+// [datapath.af_xdp]: an XDP program steers the DTLS port of `interface` into AF_XDP sockets;
+// everything else (TLS, ARP, ...) stays with the kernel, which keeps the interface's address.
+struct AfXdpConfig {
+  std::string interface;            // required with driver = "af_xdp"
+  uint32_t queues = 1;              // NIC queues 0..queues-1 each get an XSK
+  XdpMode xdp_mode = XdpMode::kAuto;  // auto: native, falling back to generic (skb)
+  ZeroCopy zero_copy = ZeroCopy::kAuto;  // auto: zero-copy when the NIC driver supports it
+  uint32_t frames_per_queue = 4096;  // UMEM frames (2 KiB each) per XSK
+};
+
+// An address on an interface: host bits allowed ("203.0.113.1/24").
+struct InterfaceAddress {
+  uint32_t address = 0;  // host order; 0 = unset
+  uint8_t prefix_length = 0;
+};
+
+// [datapath.dpdk]: DPDK owns the NIC port; the kernel reaches it through a TAP exception port.
+struct DpdkConfig {
+  std::vector<std::string> eal_args;  // required with driver = "dpdk"; argv[0] is added
+  uint16_t port = 0;                  // DPDK port id carrying client traffic
+  InterfaceAddress address;           // required: the appliance's address on that port
+  uint32_t gateway = 0;               // host order; 0 = clients are on-link only
+  std::string tap_name = "ocm-tap0";  // kernel exception interface (gets address + port MAC)
+  uint32_t mbufs = 0;                 // mempool size; 0 = computed (doc/dpdk.md)
+  uint16_t rx_descriptors = 1024;
+  uint16_t tx_descriptors = 1024;
+};
+
 struct DatapathConfig {
   Driver driver = Driver::kSocket;
+  AfXdpConfig af_xdp;
+  DpdkConfig dpdk;
 };
 
 struct MonitoringConfig {
