@@ -485,7 +485,7 @@ void Connection::finish_connect(const proto::TunnelRequest& tunnel_request) {
   // The pool index doubles as the data plane slot: one lease per session, dense, bounded.
   // Attached before the reply is written, so a refusal is still a clean 503, not a 200
   // followed by an error.
-  if (auto attached = server_.data_plane->ctx().sessions.attach_cstp(route_index_, address_); !attached) {
+  if (auto attached = server_.data_plane->attach_cstp(route_index_, address_); !attached) {
     OCM_ERROR("conn#%lu: data plane refused slot %u: %s", static_cast<unsigned long>(id_), route_index_,
               attached.error().message.c_str());
     send_response(503, "Service Unavailable", {{"X-Reason", "Server error"}}, {}, true);
@@ -590,8 +590,8 @@ void Connection::handle_frame(const proto::CstpFrame& frame) {
       last_data_ = now;
       // The client sends on CSTP when its DTLS is down: answer on CSTP too until a DTLS record
       // arrives again (protocol.md §5.6); the pipeline re-activates DTLS on that record.
-      if (server_.data_plane->ctx().sessions.state(route_index_) == datapath::SessionState::kDtlsActive) {
-        (void)server_.data_plane->ctx().sessions.mark_dtls_inactive(route_index_);
+      if (server_.data_plane->session_view(route_index_).state == datapath::SessionState::kDtlsActive) {
+        (void)server_.data_plane->mark_dtls_inactive(route_index_);
       }
       auto verdict = check_inner_ipv4(frame.payload, address_);
       if (verdict != InnerVerdict::kOk) {
@@ -789,15 +789,15 @@ void Connection::check_tunnel(Clock::time_point now) {
       dtls_hs_.reset();
     }
   }
-  auto& table = server_.data_plane->ctx().sessions;
-  if (table.state(route_index_) == datapath::SessionState::kDtlsActive && sess.dpd.count() > 0) {
+  auto view = server_.data_plane->session_view(route_index_);
+  if (view.state == datapath::SessionState::kDtlsActive && sess.dpd.count() > 0) {
     // Same clock as the pipeline's timestamps (uv_hrtime).
-    auto silent = std::chrono::nanoseconds(Server::Impl::now_ns() - table.last_rx_ns(route_index_));
+    auto silent = std::chrono::nanoseconds(Server::Impl::now_ns() - view.last_rx_ns);
     if (silent > 3 * sess.dpd) {
       // UDP went quiet: send downstream over CSTP until a DTLS record shows up again.
       OCM_INFO("conn#%lu %s: no DTLS traffic for %llds, using CSTP", static_cast<unsigned long>(id_), peer_.c_str(),
                static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(silent).count()));
-      (void)table.mark_dtls_inactive(route_index_);
+      (void)server_.data_plane->mark_dtls_inactive(route_index_);
       dtls_dpd_outstanding_ = false;
     } else if (silent > 2 * sess.dpd && !dtls_dpd_outstanding_) {
       static constexpr uint8_t kDpdRequest[] = {static_cast<uint8_t>(proto::CstpType::kDpdRequest)};
@@ -939,7 +939,7 @@ void Connection::dtls_established() {
   crypto::AeadAlgo algo = keys->bulk == DtlsBulk::kAes128Gcm   ? crypto::AeadAlgo::kAes128Gcm
                           : keys->bulk == DtlsBulk::kAes256Gcm ? crypto::AeadAlgo::kAes256Gcm
                                                                : crypto::AeadAlgo::kChaCha20Poly1305;
-  auto& engine = server_.data_plane->ctx().engine;
+  auto& engine = server_.data_plane->key_engine();
   auto rx = crypto::AeadKey::create(engine, algo, keys->client_key(), keys->client_iv());
   auto tx = crypto::AeadKey::create(engine, algo, keys->server_key(), keys->server_iv());
   if (!rx || !tx) {
@@ -947,7 +947,7 @@ void Connection::dtls_established() {
     OCM_WARN("conn#%lu: cannot expand DTLS keys", static_cast<unsigned long>(id_));
     return;
   }
-  auto activated = server_.data_plane->ctx().sessions.activate(route_index_, address_, dtls_peer_, *rx, *tx,
+  auto activated = server_.data_plane->activate_dtls(route_index_, address_, dtls_peer_, *rx, *tx,
                                                                 keys->epoch, keys->server_next_seq);
   if (!activated) {
     ++server_.stats.dtls_handshake_failures;
@@ -978,7 +978,7 @@ Connection::~Connection() = default;
 
 void Connection::end_tunnel(SessionFate fate) {
   server_.route[route_index_] = nullptr;
-  server_.data_plane->ctx().sessions.release(route_index_);
+  server_.data_plane->release(route_index_);
   if (dtls_mode_ != DtlsMode::kNone) {
     if (auto it = server_.dtls_ids.find(dtls_id_); it != server_.dtls_ids.end() && it->second == this) {
       server_.dtls_ids.erase(it);

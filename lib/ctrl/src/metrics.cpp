@@ -16,15 +16,14 @@ std::string n(std::string_view suffix) { return std::string(kPrefix) + std::stri
 
 std::string Operations::metrics_text() const {
   const auto& st = impl_.stats;
-  const auto& dp = impl_.data_plane->ctx().counters;
-  const auto& table = impl_.data_plane->ctx().sessions;
+  const datapath::Counters dp = impl_.data_plane->counters();
   MetricsWriter m;
 
   m.gauge(n("start_time_seconds"), "Unix time the server started.", static_cast<uint64_t>(started_at_));
   m.gauge(n("active_sessions"), "Tunnels currently up (CSTP or DTLS).", impl_.tunnel_owner.size());
   uint64_t dtls_active = 0;
   for (const auto& [sid, conn] : impl_.tunnel_owner) {
-    if (table.valid_slot(conn->slot()) && table.state(conn->slot()) == datapath::SessionState::kDtlsActive) {
+    if (impl_.data_plane->session_view(conn->slot()).state == datapath::SessionState::kDtlsActive) {
       ++dtls_active;
     }
   }

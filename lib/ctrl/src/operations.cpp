@@ -130,13 +130,10 @@ UserView Operations::user_view(const Connection& conn) const {
   u.tls_cipher = conn.tls_cipher();
   u.dpd = static_cast<uint32_t>(cfg.session.dpd.count());
   u.keepalive = static_cast<uint32_t>(cfg.session.keepalive.count());
-  const auto& table = impl_.data_plane->ctx().sessions;
-  if (table.valid_slot(conn.slot())) {
-    const auto& slot = table.session(conn.slot());
-    u.dtls_rx = slot.counters.rx_bytes;
-    u.dtls_tx = slot.counters.tx_bytes;
-    u.dtls_state = datapath::to_string(slot.state);
-  }
+  auto slot = impl_.data_plane->session_view(conn.slot());
+  u.dtls_rx = slot.counters.rx_bytes;
+  u.dtls_tx = slot.counters.tx_bytes;
+  u.dtls_state = datapath::to_string(slot.state);
   return u;
 }
 
@@ -175,7 +172,7 @@ std::vector<SessionView> Operations::sessions(bool valid_only) const {
 
 StatusView Operations::status_view() const {
   const auto& st = impl_.stats;
-  const auto& dp = impl_.data_plane->ctx().counters;
+  const datapath::Counters dp = impl_.data_plane->counters();
   StatusView v;
   v.pid = ::getpid();
   v.up_since = started_at_;

@@ -1,8 +1,16 @@
 #pragma once
 // A datapath driver as the slow path sees it: it owns the data channel's packet I/O (the UDP
 // side and the TUN side) and one pipeline context. The slow path polls its descriptors, drains
-// the context's rings after each poll, and uses the few calls below to inject packets.
-// Control operations only: per-packet work happens inside poll() without virtual calls.
+// the context's rings after each poll, and uses the few calls below to inject packets and to
+// change sessions. Control operations only: per-packet work happens inside poll() (or on the
+// driver's own packet threads) without virtual calls.
+//
+// Threads. Same-thread drivers (socket, af_xdp) run the pipeline inside poll() on the slow
+// path's thread; the defaults below apply session changes to ctx().sessions at once and read it
+// directly. A driver whose packet threads run elsewhere (dpdk lcores) overrides every session
+// call to queue an immutable command for its packet thread, and the read calls to return
+// snapshots; its poll_fds() is then an eventfd the packet thread signals when its rings to the
+// slow path have something.
 
 #include <cstdint>
 #include <functional>
@@ -11,10 +19,20 @@
 #include <utility>
 #include <vector>
 
+#include "ocm/base/result.hpp"
+#include "ocm/crypto/aead.hpp"
 #include "ocm/datapath/ctx.hpp"
 #include "ocm/datapath/pkt.hpp"
+#include "ocm/datapath/session_table.hpp"
 
 namespace ocm::datapath {
+
+// What the slow path reads of one slot (DPD timers, ocmctl, metrics).
+struct SessionView {
+  SessionState state = SessionState::kFree;
+  uint64_t last_rx_ns = 0;  // 0 = no authenticated record yet
+  SessionCounters counters;
+};
 
 class DataPlane {
  public:
@@ -33,6 +51,32 @@ class DataPlane {
   virtual bool send_payload(uint32_t slot, std::span<const uint8_t> payload, uint64_t now_ns) noexcept = 0;
   // Writes one IP packet to the kernel (packets that arrived over CSTP).
   virtual bool write_tun(std::span<const uint8_t> packet) noexcept = 0;
+
+  // ---- sessions (slow path); SessionTable documents each operation ----------------------
+  // Errors are those SessionTable reports; a queuing driver also fails when its command ring
+  // is full (the caller treats that like any refusal: 503 / no DTLS).
+  virtual Status attach_cstp(uint32_t slot, uint32_t lease) { return ctx().sessions.attach_cstp(slot, lease); }
+  virtual Status activate_dtls(uint32_t slot, uint32_t lease, const Peer& peer, const crypto::AeadKey& rx_key,
+                               const crypto::AeadKey& tx_key, uint16_t epoch, uint64_t first_tx_seq) {
+    return ctx().sessions.activate(slot, lease, peer, rx_key, tx_key, epoch, first_tx_seq);
+  }
+  virtual Status mark_dtls_inactive(uint32_t slot) { return ctx().sessions.mark_dtls_inactive(slot); }
+  virtual void release(uint32_t slot) noexcept { ctx().sessions.release(slot); }
+  // A slot outside the table reads as free.
+  [[nodiscard]] virtual SessionView session_view(uint32_t slot) noexcept {
+    SessionTable& table = ctx().sessions;
+    if (!table.valid_slot(slot)) {
+      return {};
+    }
+    const DtlsSession& s = table.session(slot);
+    return SessionView{s.state, s.last_rx_ns, s.counters};
+  }
+  // The pipeline counters of all packet threads, summed.
+  [[nodiscard]] virtual Counters counters() noexcept { return ctx().counters; }
+  // The engine the slow path expands DTLS keys with (AeadKey::create): the packet thread's own
+  // when it is the slow path's thread, a separate one otherwise (ipsec-mb managers are not
+  // shared between threads).
+  virtual crypto::CryptoEngine& key_engine() noexcept { return ctx().engine; }
 
   // The driver's own counters (syscall failures, offload use) as (name, value) pairs: monotonic
   // counts exported as metrics. Control path only; allocates.
