@@ -11,6 +11,7 @@ BUILD_PKGS=(
   libgnutls28-dev  # test peer: DTLS resumption exactly as openconnect (GnuTLS) does it
   dpdk-dev libdpdk-dev          # drivers/dpdk (dpdk-dev also ships dpdk-testpmd)
   libbpf-dev libxdp-dev clang llvm  # drivers/af_xdp and bpf/ (clang -target bpf)
+  libclang-rt-14-dev  # ASan/UBSan/libFuzzer runtimes for the sanitizer build (only Recommended by clang)
 )
 TOOL_PKGS=(
   openssl iproute2 iputils-ping openconnect python3 procps util-linux iperf3

@@ -1,20 +1,30 @@
 // ocserv-modern: composition root. Parses the command line, loads and checks the config,
 // opens the datapath driver and runs the slow-path loop until a signal stops it.
 
+#include <linux/capability.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ocm/base/log.hpp"
 #include "ocm/config/config.hpp"
 #include "ocm/config/import_ocserv.hpp"
 #include "ocm/ctrl/server.hpp"
 #include "ocm/socket/socket_data_plane.hpp"
+#ifdef OCM_HAVE_AF_XDP
+#include "ocm/af_xdp/af_xdp_data_plane.hpp"
+#endif
+#ifdef OCM_HAVE_DPDK
+#include "ocm/dpdk/dpdk_data_plane.hpp"
+#endif
 #include "ocm/tun/tun_device.hpp"
 #include "privileges.hpp"
 
@@ -104,17 +114,89 @@ int import_ocserv_command(int argc, char** argv) {
   return parsed.errors.empty() ? 0 : 1;
 }
 
+ocm::Result<std::unique_ptr<ocm::datapath::DataPlane>> make_data_plane(const ocm::config::Config& config,
+                                                                       const std::vector<int>& tun_fds) {
+#ifdef OCM_HAVE_DPDK
+  if (config.datapath.driver == ocm::config::Driver::kDpdk) {
+    const auto& d = config.datapath.dpdk;
+    ocm::dpdk::DpdkDataPlaneSettings s;
+    s.eal_args = d.eal_args;
+    s.port = d.port;
+    s.address = d.address.address;
+    s.prefix_length = d.address.prefix_length;
+    s.gateway = d.gateway;
+    s.tap_name = d.tap_name;
+    s.udp_port = config.server.dtls_port;
+    s.pool = config.network.ipv4_network;
+    s.mbufs = d.mbufs;
+    s.rx_descriptors = d.rx_descriptors;
+    s.tx_descriptors = d.tx_descriptors;
+    s.tun_fd = tun_fds.front();  // one lcore, one TUN queue
+    auto made = ocm::dpdk::DpdkDataPlane::create(s);
+    if (!made) {
+      return made.error();
+    }
+    return std::unique_ptr<ocm::datapath::DataPlane>(std::move(made).value());
+  }
+#endif
+#ifdef OCM_HAVE_AF_XDP
+  if (config.datapath.driver == ocm::config::Driver::kAfXdp) {
+    const auto& x = config.datapath.af_xdp;
+    using S = ocm::af_xdp::AfXdpDataPlaneSettings;
+    S s;
+    s.interface = x.interface;
+    s.queues = x.queues;
+    s.xdp_mode = x.xdp_mode == ocm::config::XdpMode::kNative    ? S::Mode::kNative
+                 : x.xdp_mode == ocm::config::XdpMode::kGeneric ? S::Mode::kGeneric
+                                                                : S::Mode::kAuto;
+    s.zero_copy = x.zero_copy == ocm::config::ZeroCopy::kOn    ? S::ZeroCopy::kOn
+                  : x.zero_copy == ocm::config::ZeroCopy::kOff ? S::ZeroCopy::kOff
+                                                               : S::ZeroCopy::kAuto;
+    s.frames_per_queue = x.frames_per_queue;
+    s.udp_port = config.server.dtls_port;
+    s.pool = config.network.ipv4_network;
+    s.tun_fds = tun_fds;
+    auto made = ocm::af_xdp::AfXdpDataPlane::create(s);
+    if (!made) {
+      return made.error();
+    }
+    return std::unique_ptr<ocm::datapath::DataPlane>(std::move(made).value());
+  }
+#endif
+  ocm::socket::SocketDataPlaneSettings plane_settings;
+  plane_settings.bind_address = *ocm::parse_ipv4(config.server.bind);  // validated by config
+  plane_settings.udp_port = config.server.dtls_port;
+  plane_settings.pool = config.network.ipv4_network;
+  plane_settings.tun_fds = tun_fds;
+  auto made = ocm::socket::SocketDataPlane::create(plane_settings);
+  if (!made) {
+    return made.error();
+  }
+  return std::unique_ptr<ocm::datapath::DataPlane>(std::move(made).value());
+}
+
 int run_server(std::shared_ptr<const ocm::config::Config> config, const std::string& config_path) {
-  if (config->datapath.driver != ocm::config::Driver::kSocket) {
-    std::fprintf(stderr, "ocserv-modern: only the 'socket' datapath driver is available in this build\n");
+  const ocm::config::Driver driver = config->datapath.driver;
+#ifndef OCM_HAVE_AF_XDP
+  if (driver == ocm::config::Driver::kAfXdp) {
+    std::fprintf(stderr, "ocserv-modern: the 'af_xdp' datapath driver is not compiled in (libbpf-dev, libxdp-dev or clang missing at build time)\n");
     return 1;
   }
+#endif
+#ifndef OCM_HAVE_DPDK
+  if (driver == ocm::config::Driver::kDpdk) {
+    std::fprintf(stderr, "ocserv-modern: the 'dpdk' datapath driver is not compiled in (libdpdk-dev missing at build time)\n");
+    return 1;
+  }
+#endif
   if (config->security.max_ban_score != 0) {
     OCM_WARN("security.max_ban_score is set but IP banning is not implemented yet; no address will be banned");
   }
   const auto& net = config->network;
   ocm::tun::TunSettings tun_settings{net.device, net.ipv4_network.network + 1, net.ipv4_network, net.mtu,
                                      config->performance.tun_queues};
+  // The dpdk lcore reads and writes plain packets (no virtio_net header).
+  tun_settings.offloads = driver == ocm::config::Driver::kSocket || driver == ocm::config::Driver::kAfXdp;
   auto tun = ocm::tun::TunDevice::open(tun_settings);
   if (!tun) {
     OCM_ERROR("%s", tun.error().message.c_str());
@@ -122,12 +204,7 @@ int run_server(std::shared_ptr<const ocm::config::Config> config, const std::str
   }
   OCM_INFO("TUN device %s up with %s/%u, mtu %u", tun->name().c_str(),
            ocm::format_ipv4(tun_settings.address).c_str(), net.ipv4_network.length, net.mtu);
-  ocm::socket::SocketDataPlaneSettings plane_settings;
-  plane_settings.bind_address = *ocm::parse_ipv4(config->server.bind);  // validated by config
-  plane_settings.udp_port = config->server.dtls_port;
-  plane_settings.pool = net.ipv4_network;
-  plane_settings.tun_fds = tun->fds();
-  auto plane = ocm::socket::SocketDataPlane::create(plane_settings);
+  auto plane = make_data_plane(*config, tun->fds());
   if (!plane) {
     OCM_ERROR("%s", plane.error().message.c_str());
     return 1;
@@ -138,7 +215,13 @@ int run_server(std::shared_ptr<const ocm::config::Config> config, const std::str
     return 1;
   }
   // Everything that needs privilege is set up now (TUN, bound ports, keys read).
-  if (auto dropped = ocm::app::drop_capabilities_after_setup(); !dropped) {
+  // af_xdp reads its XDP counters through bpf(2), which needs CAP_BPF once root is gone.
+  static constexpr int kBpf[] = {CAP_BPF};
+  std::span<const int> also_keep;
+  if (driver == ocm::config::Driver::kAfXdp) {
+    also_keep = kBpf;
+  }
+  if (auto dropped = ocm::app::drop_capabilities_after_setup(also_keep); !dropped) {
     OCM_ERROR("%s", dropped.error().message.c_str());
     return 1;
   }

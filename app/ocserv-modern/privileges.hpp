@@ -2,6 +2,8 @@
 // Dropping what the running server does not need once setup is done: the TUN device exists, the
 // TCP/UDP/control/metrics sockets are bound, and the certificate is loaded.
 
+#include <span>
+
 #include "ocm/base/result.hpp"
 
 namespace ocm::app {
@@ -13,6 +15,9 @@ namespace ocm::app {
 // no_new_privs. Not root: does nothing. Files the server re-reads on reload (config, passwd,
 // certificate, key) must therefore be readable by root without CAP_DAC_OVERRIDE, i.e. owned
 // by root or world/group readable — the usual layout.
-Status drop_capabilities_after_setup();
+// also_keep: capabilities the chosen driver still needs (effective and permitted only; scripts
+// do not inherit them), e.g. CAP_BPF for af_xdp, whose counter map is read through bpf(2),
+// which kernel.unprivileged_bpf_disabled closes to processes without CAP_BPF.
+Status drop_capabilities_after_setup(std::span<const int> also_keep = {});
 
 }  // namespace ocm::app

@@ -160,6 +160,44 @@ class Topology:
         self.created.clear()
 
 
+def thread_capabilities(pid):
+    """{tid: {"CapEff": int, "CapPrm": int, "CapBnd": int, "NoNewPrivs": str}} for every thread of
+    pid: capabilities are per thread, so a thread started before the drop could keep root."""
+    out = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        caps = {}
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    if key in ("CapEff", "CapPrm", "CapBnd"):
+                        caps[key] = int(value.strip(), 16)
+                    elif key in ("NoNewPrivs", "Name"):
+                        caps[key] = value.strip()
+        except OSError:
+            continue
+        out[tid] = caps
+    return out
+
+
+def caps_limited_to(pid, allowed):
+    """(ok, detail): every thread holds at most `allowed` in CapEff/CapPrm/CapBnd, with no_new_privs."""
+    threads = thread_capabilities(pid)
+    bad = {tid: c for tid, c in threads.items()
+           if any(c.get(k, 0) & ~allowed for k in ("CapEff", "CapPrm", "CapBnd")) or c.get("NoNewPrivs") != "1"}
+    names = sorted({c.get("Name", "?") for c in threads.values()})
+    detail = f"{len(threads)} threads ({', '.join(names)})"
+    if bad:
+        detail += "; still privileged: " + "; ".join(
+            f"{c.get('Name')}[{tid}] eff={c.get('CapEff', 0):x} bnd={c.get('CapBnd', 0):x} nnp={c.get('NoNewPrivs')}"
+            for tid, c in list(bad.items())[:4])
+    return bool(threads) and not bad, detail
+
+
 def remove_stale_namespaces():
     """Deletes namespaces left behind by an earlier run of this test that was SIGKILLed."""
     cp = run(["ip", "netns", "list"], check=False, timeout=10)

@@ -249,6 +249,8 @@ class OpsTest(ci.Test):
         self.check("server dropped every capability but NET_ADMIN and NET_RAW after setup",
                    all(int(caps.get(k, "0"), 16) == want for k in ("CapEff", "CapPrm", "CapBnd"))
                    and caps.get("NoNewPrivs") == "1", str(caps))
+        ok, detail = ci.caps_limited_to(self.server.pid, want)
+        self.check("every server thread dropped them too", ok, detail)
         c = self.start_client("ops", ci.PASSWORD + "\n")
         env = self.wait_connected(c)
         if not self.check("client connected", env is not None, f"see {c['log']}"):

@@ -5,12 +5,19 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 // <linux/virtio_net.h> names a member `class` (virtio_net_ctrl_hdr): renamed for C++ while included.
+// clang warns about any macro named like a keyword; this one is deliberate and scoped to the include.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wkeyword-macro"
+#endif
 #define class virtio_class  // NOLINT(cppcoreguidelines-macro-usage)
 #include <linux/virtio_net.h>
 #undef class
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
 #include <netinet/in.h>
 #include <netinet/udp.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -26,33 +33,13 @@
 #include "ocm/crypto/dtls_record.hpp"
 #include "ocm/datapath/gso.hpp"
 #include "ocm/datapath/pipeline.hpp"
+#include "ocm/tun_io/tun_io.hpp"
 
 namespace ocm::socket {
 namespace {
 
 using datapath::kBurst;
 using datapath::PktBuf;
-using datapath::VnetHdr;
-
-// Our mirror of the kernel's header must match it byte for byte.
-static_assert(sizeof(VnetHdr) == sizeof(virtio_net_hdr));
-static_assert(offsetof(VnetHdr, flags) == offsetof(virtio_net_hdr, flags));
-static_assert(offsetof(VnetHdr, gso_type) == offsetof(virtio_net_hdr, gso_type));
-static_assert(offsetof(VnetHdr, hdr_len) == offsetof(virtio_net_hdr, hdr_len));
-static_assert(offsetof(VnetHdr, gso_size) == offsetof(virtio_net_hdr, gso_size));
-static_assert(offsetof(VnetHdr, csum_start) == offsetof(virtio_net_hdr, csum_start));
-static_assert(offsetof(VnetHdr, csum_offset) == offsetof(virtio_net_hdr, csum_offset));
-static_assert(datapath::kVnetFlagNeedsCsum == VIRTIO_NET_HDR_F_NEEDS_CSUM);
-static_assert(datapath::kVnetGsoNone == VIRTIO_NET_HDR_GSO_NONE);
-static_assert(datapath::kVnetGsoTcpV4 == VIRTIO_NET_HDR_GSO_TCPV4);
-static_assert(datapath::kVnetGsoTcpV6 == VIRTIO_NET_HDR_GSO_TCPV6);
-static_assert(datapath::kVnetGsoUdp == VIRTIO_NET_HDR_GSO_UDP);
-static_assert(datapath::kVnetGsoEcn == VIRTIO_NET_HDR_GSO_ECN);
-// The TUN device's virtio_net header is in native byte order (no TUNSETVNETBE/LE here), which
-// our plain uint16_t fields assume on a little-endian host.
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio_net header fields are read natively");
-
-constexpr size_t kVnetHdrLen = sizeof(VnetHdr);
 
 // Bursts per poll() call: bounded so that TLS connections on the same loop are served between
 // bursts even under a flood (8 x 32 packets ~ 100 µs of work). A TSO super-packet that is being
@@ -68,12 +55,6 @@ constexpr uint32_t kControlRingSize = 1024;
 constexpr uint32_t kCstpRingSize = 1024;
 // Room after the packet for the DTLS tag and before it for the record header (kHeadroom).
 constexpr uint32_t kTailReserve = 64;
-// A TSO super-packet: at most 64 KiB of IP packet (the TUN's default gso_max_size); one extra
-// page so that a frame that fills the buffer is recognisably too big rather than cut short.
-constexpr uint32_t kSuperBufSize = 65536 + 4096;
-// Segments per GSO write to TUN: one burst's worth (a burst never holds more).
-constexpr uint16_t kMaxGroSegments = kBurst;
-
 uint64_t random_seed() {
   uint64_t seed = 0;
   if (getrandom(&seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed)) {
@@ -95,31 +76,6 @@ sockaddr_in sockaddr_of(const datapath::Peer& peer) {
 }
 
 std::string errno_text() { return std::strerror(errno); }
-
-// 1 = the descriptor is a TUN queue with IFF_VNET_HDR (header size made 10), 0 = without, -1 =
-// error (message in `why`). Descriptors that are not TUN queues (tests) count as without.
-int tun_vnet_hdr(int fd, std::string& why) {
-  ifreq ifr{};
-  if (::ioctl(fd, TUNGETIFF, &ifr) < 0) {
-    return 0;
-  }
-  if ((ifr.ifr_flags & IFF_VNET_HDR) == 0) {
-    return 0;
-  }
-  int size = 0;
-  if (::ioctl(fd, TUNGETVNETHDRSZ, &size) < 0) {
-    why = "TUNGETVNETHDRSZ: " + errno_text();
-    return -1;
-  }
-  if (size != static_cast<int>(kVnetHdrLen)) {
-    size = static_cast<int>(kVnetHdrLen);
-    if (::ioctl(fd, TUNSETVNETHDRSZ, &size) < 0) {
-      why = "TUNSETVNETHDRSZ: " + errno_text();
-      return -1;
-    }
-  }
-  return 1;
-}
 
 }  // namespace
 
@@ -143,11 +99,8 @@ struct SocketDataPlane::Impl {
 
   void poll_udp() noexcept;
   void poll_tun(int fd) noexcept;
-  uint16_t fill_tun_burst(int fd, PktBuf* in[]) noexcept;
   void send_udp(PktBuf* const pkts[], uint16_t n) noexcept;
   void send_udp_plain(PktBuf* const pkts[], uint16_t n) noexcept;
-  void write_tun_burst(PktBuf* const pkts[], uint16_t n) noexcept;
-  bool write_tun_one(const uint8_t* data, size_t len) noexcept;
 
   [[nodiscard]] uint32_t room() const noexcept { return pool.buf_size() - datapath::kHeadroom - kTailReserve; }
 
@@ -162,13 +115,7 @@ struct SocketDataPlane::Impl {
   datapath::Ctx ctx;
   SocketDriverStats stats;
 
-  // TUN with virtio_net headers: the super-packet being cut (contiguous in `super`).
-  bool vnet = false;
-  std::unique_ptr<uint8_t[]> super;
-  uint32_t super_len = 0;
-  datapath::TsoPlan plan;
-  uint16_t next_segment = 0;
-  bool pending = false;
+  std::unique_ptr<tun_io::TunIo> tun;
 
   // UDP GSO: records above this size are sent one by one (learned from EMSGSIZE).
   bool udp_gso = false;
@@ -311,68 +258,6 @@ void SocketDataPlane::Impl::send_udp(PktBuf* const pkts[], uint16_t n) noexcept 
   }
 }
 
-// ---- TUN transmit ---------------------------------------------------------------------------------
-
-bool SocketDataPlane::Impl::write_tun_one(const uint8_t* data, size_t len) noexcept {
-  int fd = settings.tun_fds.front();
-  if (!vnet) {
-    return ::write(fd, data, len) == static_cast<ssize_t>(len);
-  }
-  // Every write carries a virtio_net header; all zero = a plain packet with a full checksum.
-  VnetHdr hdr{};
-  std::array<iovec, 2> iov{iovec{&hdr, kVnetHdrLen}, iovec{const_cast<uint8_t*>(data), len}};
-  return ::writev(fd, iov.data(), 2) == static_cast<ssize_t>(kVnetHdrLen + len);
-}
-
-void SocketDataPlane::Impl::write_tun_burst(PktBuf* const pkts[], uint16_t n) noexcept {
-  // TUN has no batched write: one write(2) per packet, or per merged run of TCP segments.
-  if (!vnet || !settings.tun_gro) {
-    for (uint16_t i = 0; i < n; ++i) {
-      if (!write_tun_one(pkts[i]->data(), pkts[i]->len())) {
-        ++stats.tun_write_failures;
-      }
-    }
-    return;
-  }
-  int fd = settings.tun_fds.front();
-  std::array<datapath::TcpCoalesceGroup, kBurst> groups{};
-  std::array<iovec, kBurst + 1> iov{};
-  uint16_t done = 0;
-  while (done < n) {
-    auto chunk = static_cast<uint16_t>(std::min<int>(n - done, kBurst));
-    PktBuf* const* in = pkts + done;
-    uint16_t ng = datapath::plan_tcp_coalesce(in, chunk, kMaxGroSegments, groups.data());
-    for (uint16_t g = 0; g < ng; ++g) {
-      const auto& grp = groups[g];
-      if (grp.count == 1) {
-        if (!write_tun_one(in[grp.first]->data(), in[grp.first]->len())) {
-          ++stats.tun_write_failures;
-        }
-        continue;
-      }
-      VnetHdr hdr{};
-      datapath::finish_tcp_coalesce(in, grp, hdr);
-      // The merged packet: header, the first packet whole, then the others' payloads. The
-      // kernel gathers the pieces; nothing is copied here.
-      iov[0] = iovec{&hdr, kVnetHdrLen};
-      iov[1] = iovec{in[grp.first]->data(), in[grp.first]->len()};
-      size_t total = kVnetHdrLen + in[grp.first]->len();
-      for (uint16_t k = 1; k < grp.count; ++k) {
-        PktBuf* m = in[grp.first + k];
-        iov[k + 1] = iovec{m->data() + grp.hdr_len, static_cast<size_t>(m->len() - grp.hdr_len)};
-        total += m->len() - grp.hdr_len;
-      }
-      if (::writev(fd, iov.data(), grp.count + 1) == static_cast<ssize_t>(total)) {
-        ++stats.tun_gro_writes;
-        stats.tun_gro_packets += grp.count;
-      } else {
-        stats.tun_write_failures += grp.count;
-      }
-    }
-    done = static_cast<uint16_t>(done + chunk);
-  }
-}
-
 // ---- UDP receive ----------------------------------------------------------------------------------
 
 void SocketDataPlane::Impl::poll_udp() noexcept {
@@ -423,7 +308,7 @@ void SocketDataPlane::Impl::poll_udp() noexcept {
       std::array<PktBuf*, kBurst> to_free{};
       auto r = datapath::process_udp_rx(ctx, in.data() + start, static_cast<uint16_t>(end - start), to_tun.data(),
                                         to_udp.data(), to_free.data());
-      write_tun_burst(to_tun.data(), r.n_tun);
+      tun->write_burst(to_tun.data(), r.n_tun);
       send_udp(to_udp.data(), r.n_udp);
       pool.free_bulk(to_tun.data(), r.n_tun);
       pool.free_bulk(to_udp.data(), r.n_udp);
@@ -441,99 +326,15 @@ void SocketDataPlane::Impl::poll_udp() noexcept {
 
 // ---- TUN receive ----------------------------------------------------------------------------------
 
-// Fills in[0, kBurst) (allocated) with IP packets from TUN; returns how many. With virtio_net
-// headers a TSO super-packet is read whole into `super`, planned, and its segments written
-// straight into the packet buffers, across as many bursts as it takes (pending).
-uint16_t SocketDataPlane::Impl::fill_tun_burst(int fd, PktBuf* in[]) noexcept {
-  const uint32_t buf_room = room();
-  uint16_t n = 0;
-  while (n < kBurst) {
-    if (pending) {
-      while (n < kBurst && next_segment < plan.segments) {
-        uint16_t len = datapath::write_tso_segment({super.get(), super_len}, plan, next_segment,
-                                                   in[n]->buffer() + datapath::kHeadroom);
-        in[n]->set_window(datapath::kHeadroom, len);
-        ++next_segment;
-        ++n;
-      }
-      if (next_segment == plan.segments) {
-        pending = false;
-      }
-      continue;
-    }
-    if (!vnet) {
-      ssize_t len = ::read(fd, in[n]->buffer() + datapath::kHeadroom, buf_room);
-      if (len <= 0) {
-        break;
-      }
-      in[n]->set_window(datapath::kHeadroom, static_cast<uint32_t>(len));
-      ++n;
-      continue;
-    }
-    // Header into `hdr`, the start of the frame straight into the packet buffer (a plain packet
-    // is then already in place), anything longer into the super-packet buffer behind it.
-    VnetHdr hdr{};
-    uint8_t* first = in[n]->buffer() + datapath::kHeadroom;
-    std::array<iovec, 3> iov{iovec{&hdr, kVnetHdrLen}, iovec{first, buf_room},
-                             iovec{super.get() + buf_room, kSuperBufSize - buf_room}};
-    ssize_t got = ::readv(fd, iov.data(), 3);
-    if (got <= 0) {
-      break;
-    }
-    if (static_cast<size_t>(got) < kVnetHdrLen) {
-      ++stats.tun_read_short;
-      continue;
-    }
-    auto len = static_cast<uint32_t>(static_cast<size_t>(got) - kVnetHdrLen);
-    if (len >= kSuperBufSize) {  // filled the buffer: possibly cut short by the kernel
-      ++stats.tun_read_oversize;
-      continue;
-    }
-    if (hdr.gso_type == datapath::kVnetGsoNone) {
-      if (len > buf_room) {
-        ++stats.tun_read_oversize;
-        continue;
-      }
-      if ((hdr.flags & datapath::kVnetFlagNeedsCsum) != 0) {
-        if (datapath::complete_checksum({first, len}, hdr.csum_start, hdr.csum_offset) != datapath::GsoVerdict::kOk) {
-          ++stats.tun_csum_invalid;
-          continue;
-        }
-        ++stats.tun_csum_completed;
-      }
-      in[n]->set_window(datapath::kHeadroom, len);
-      ++n;
-      continue;
-    }
-    // A super-packet: make it contiguous (the head went to the packet buffer) and plan the cut.
-    std::memcpy(super.get(), first, std::min(len, buf_room));
-    datapath::TsoPlan p;
-    if (datapath::plan_tso({super.get(), len}, hdr, buf_room, p) != datapath::GsoVerdict::kOk) {
-      ++stats.tun_gso_invalid;
-      continue;
-    }
-    plan = p;
-    super_len = len;
-    next_segment = 0;
-    pending = true;
-    ++stats.tun_gso_frames;
-    stats.tun_gso_segments += p.segments;
-  }
-  return n;
-}
-
 void SocketDataPlane::Impl::poll_tun(int fd) noexcept {
-  for (int b = 0; b < kBurstsPerPoll || pending; ++b) {
+  for (int b = 0; b < kBurstsPerPoll || tun->pending(); ++b) {
     std::array<PktBuf*, kBurst> in{};
     if (!pool.alloc_bulk(in.data(), kBurst)) {
       ++stats.pool_exhausted;
-      if (pending) {
-        stats.tun_gso_segments_lost += plan.segments - next_segment;
-        pending = false;
-      }
+      tun->abandon_pending();
       return;
     }
-    uint16_t n = fill_tun_burst(fd, in.data());
+    uint16_t n = tun->fill_burst(fd, in.data());
     pool.free_bulk(in.data() + n, kBurst - n);
     if (n == 0) {
       return;
@@ -544,7 +345,7 @@ void SocketDataPlane::Impl::poll_tun(int fd) noexcept {
     send_udp(to_udp.data(), r.n_udp);
     pool.free_bulk(to_udp.data(), r.n_udp);
     pool.free_bulk(to_free.data(), r.n_free);
-    if (n < kBurst && !pending) {
+    if (n < kBurst && !tun->pending()) {
       return;
     }
   }
@@ -564,24 +365,11 @@ Result<std::unique_ptr<SocketDataPlane>> SocketDataPlane::create(const SocketDat
   uint32_t slots = settings.max_sessions != 0 ? settings.max_sessions : pool_addresses;
   auto impl = std::make_unique<Impl>(std::move(engine).value(), settings, slots, datapath::kDefaultBufSize);
 
-  // Every queue must agree on the virtio_net header: reads and writes depend on it.
-  int vnet = -2;
-  for (int tfd : settings.tun_fds) {
-    std::string why;
-    int v = tun_vnet_hdr(tfd, why);
-    if (v < 0) {
-      return make_error("socket driver: TUN queue " + std::to_string(tfd) + ": " + why);
-    }
-    if (vnet != -2 && v != vnet) {
-      return make_error("socket driver: TUN queues disagree on IFF_VNET_HDR");
-    }
-    vnet = v;
+  auto made_tun = tun_io::TunIo::create(settings.tun_fds, settings.tun_gro, datapath::kHeadroom, kTailReserve);
+  if (!made_tun) {
+    return make_error("socket driver: " + made_tun.error().message);
   }
-  impl->vnet = vnet == 1;
-  impl->stats.tun_vnet_hdr = impl->vnet;
-  if (impl->vnet) {
-    impl->super = std::make_unique<uint8_t[]>(kSuperBufSize);
-  }
+  impl->tun = std::move(made_tun).value();
 
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -615,7 +403,7 @@ Result<std::unique_ptr<SocketDataPlane>> SocketDataPlane::create(const SocketDat
     return make_error("cannot bind UDP " + format_ipv4(settings.bind_address) + ":" +
                       std::to_string(settings.udp_port) + " for DTLS: " + errno_text());
   }
-  OCM_INFO("socket data plane: TUN %s, UDP GSO %s", impl->vnet ? "with TSO/GSO offloads" : "plain",
+  OCM_INFO("socket data plane: TUN %s, UDP GSO %s", impl->tun->stats().vnet_hdr ? "with TSO/GSO offloads" : "plain",
            impl->udp_gso ? "on" : "off");
   return std::unique_ptr<SocketDataPlane>(new SocketDataPlane(std::move(impl)));
 }
@@ -692,40 +480,41 @@ bool SocketDataPlane::send_payload(uint32_t slot, std::span<const uint8_t> paylo
 }
 
 bool SocketDataPlane::write_tun(std::span<const uint8_t> packet) noexcept {
-  if (!impl_->write_tun_one(packet.data(), packet.size())) {
-    ++impl_->stats.tun_write_failures;
-    return false;
-  }
-  return true;
+  return impl_->tun->write_one(packet);
 }
 
 SocketDriverStats SocketDataPlane::driver_stats() const noexcept {
   SocketDriverStats s = impl_->stats;
   s.udp_gso = impl_->udp_gso;
+  const tun_io::TunIoStats& t = impl_->tun->stats();
+  s.tun_write_failures = t.write_failures;
+  s.tun_vnet_hdr = t.vnet_hdr;
+  s.tun_gso_frames = t.gso_frames;
+  s.tun_gso_segments = t.gso_segments;
+  s.tun_gso_invalid = t.gso_invalid;
+  s.tun_gso_segments_lost = t.gso_segments_lost;
+  s.tun_csum_completed = t.csum_completed;
+  s.tun_csum_invalid = t.csum_invalid;
+  s.tun_read_oversize = t.read_oversize;
+  s.tun_read_short = t.read_short;
+  s.tun_gro_writes = t.gro_writes;
+  s.tun_gro_packets = t.gro_packets;
   return s;
 }
 
 std::vector<std::pair<std::string, uint64_t>> SocketDataPlane::driver_counters() const {
   SocketDriverStats st = driver_stats();
-  return {
+  std::vector<std::pair<std::string, uint64_t>> out{
       {"udp_send_failures", st.udp_send_failures},
-      {"tun_write_failures", st.tun_write_failures},
       {"pool_exhausted", st.pool_exhausted},
-      {"tun_gso_frames", st.tun_gso_frames},
-      {"tun_gso_segments", st.tun_gso_segments},
-      {"tun_gso_invalid", st.tun_gso_invalid},
-      {"tun_gso_segments_lost", st.tun_gso_segments_lost},
-      {"tun_csum_completed", st.tun_csum_completed},
-      {"tun_csum_invalid", st.tun_csum_invalid},
-      {"tun_read_oversize", st.tun_read_oversize},
-      {"tun_read_short", st.tun_read_short},
-      {"tun_gro_writes", st.tun_gro_writes},
-      {"tun_gro_packets", st.tun_gro_packets},
       {"udp_gso_sends", st.udp_gso_sends},
       {"udp_gso_records", st.udp_gso_records},
       {"udp_gso_emsgsize", st.udp_gso_emsgsize},
       {"udp_gso_disabled", st.udp_gso_disabled},
   };
+  auto tun_counters = impl_->tun->counters();
+  out.insert(out.end(), tun_counters.begin(), tun_counters.end());
+  return out;
 }
 
 }  // namespace ocm::socket

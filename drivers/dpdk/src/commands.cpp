@@ -1,0 +1,23 @@
+#include "commands.hpp"
+
+namespace ocm::dpdk {
+
+const char* to_string(CommandKind kind) noexcept {
+  switch (kind) {
+    case CommandKind::kAttachCstp:
+      return "attach_cstp";
+    case CommandKind::kActivate:
+      return "activate";
+    case CommandKind::kMarkInactive:
+      return "mark_dtls_inactive";
+    case CommandKind::kRelease:
+      return "release";
+    case CommandKind::kSendDatagram:
+      return "send_datagram";
+    case CommandKind::kSendPayload:
+      return "send_payload";
+  }
+  return "?";
+}
+
+}  // namespace ocm::dpdk
