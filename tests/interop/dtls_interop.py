@@ -936,20 +936,7 @@ log_level = "debug"
             log(f"=== phase {phase}: server with [dtls] mode = \"{mode}\" ({self.server_log})")
             if not self.start_server():
                 return
-            for key, step in steps:
-                if not self.server_alive():
-                    self.check(f"server alive before {step.__name__}", False, f"exit {self.server.returncode}")
-                    break
-                self.failed_in_step = False
-                t0 = time.monotonic()
-                log(f"== {step.__name__}")
-                try:
-                    step()
-                except Exception as e:
-                    import traceback
-                    traceback.print_exc()
-                    self.check(f"{step.__name__} completed without harness error", False, f"{type(e).__name__}: {e}")
-                log(f"   ({step.__name__}: {time.monotonic() - t0:.1f} s)")
+            self.run_steps(fn for _, fn in steps)
             alive = self.server_alive()
             stopped = self.stop_server()
             if not alive:
@@ -966,6 +953,24 @@ log_level = "debug"
                            f"CSTP: to TUN {to_tun}, from TUN {from_tun} packets; "
                            f"{hs.group(1) if hs else '?'} DTLS handshakes ok")
         self.scan_client_logs()
+
+    def run_steps(self, steps):
+        """Runs each step function against the running server, timing it; a harness exception
+        fails that step only. Stops early if the server died."""
+        for step in steps:
+            if not self.server_alive():
+                self.check(f"server alive before {step.__name__}", False, f"exit {self.server.returncode}")
+                break
+            self.failed_in_step = False
+            t0 = time.monotonic()
+            log(f"== {step.__name__}")
+            try:
+                step()
+            except Exception as e:
+                import traceback
+                traceback.print_exc()
+                self.check(f"{step.__name__} completed without harness error", False, f"{type(e).__name__}: {e}")
+            log(f"   ({step.__name__}: {time.monotonic() - t0:.1f} s)")
 
     def scan_client_logs(self):
         bad = re.compile(r"Unexpected packet|Unknown packet|Short packet|Bad packet|Unknown DTLS packet type|"

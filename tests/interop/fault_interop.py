@@ -461,22 +461,7 @@ class FaultTest(di.DtlsTest):
         steps = [("F1", self.f1_nat_rebinding), ("F2", self.f2_reload_under_traffic),
                  ("F3", self.f3_udp_blocked_mid_transfer), ("F4", self.f4_floods), ("F5", self.f5_client_killed),
                  ("F6", self.f6_server_restarts)]
-        for key, step in steps:
-            if self.only and key not in self.only:
-                continue
-            if not self.server_alive():
-                self.check(f"server alive before {step.__name__}", False, f"exit {self.server.returncode}")
-                break
-            self.failed_in_step = False
-            t0 = time.monotonic()
-            log(f"== {step.__name__}")
-            try:
-                step()
-            except Exception as e:
-                import traceback
-                traceback.print_exc()
-                self.check(f"{step.__name__} completed without harness error", False, f"{type(e).__name__}: {e}")
-            log(f"   ({step.__name__}: {time.monotonic() - t0:.1f} s)")
+        self.run_steps(fn for key, fn in steps if not self.only or key in self.only)
         self.check("server still running at the end", self.server_alive())
         self.stop_server()
         self.scan_client_logs()

@@ -237,29 +237,19 @@ void AfXdpDataPlane::Impl::poll_xsk(XskQueue& q) noexcept {
 }
 
 void AfXdpDataPlane::Impl::poll_tun(int fd, XskQueue& q) noexcept {
-  for (int b = 0; b < kBurstsPerPoll || tun->pending(); ++b) {
-    std::array<PktBuf*, kBurst> in{};
-    if (!q.alloc_bulk(in.data(), kBurst)) {
-      q.reclaim();
-      if (!q.alloc_bulk(in.data(), kBurst)) {
-        ++stats.pool_exhausted;
-        tun->abandon_pending();
-        return;
-      }
-    }
-    uint16_t n = tun->fill_burst(fd, in.data());
-    q.free_bulk(in.data() + n, kBurst - n);
-    if (n == 0) {
-      return;
-    }
-    std::array<PktBuf*, kBurst> to_udp{};
-    std::array<PktBuf*, kBurst> to_free{};
-    auto r = datapath::process_tun_rx(ctx, in.data(), n, to_udp.data(), to_free.data());
-    send_records(q, to_udp.data(), r.n_udp);
-    q.free_bulk(to_free.data(), r.n_free);
-    if (n < kBurst && !tun->pending()) {
-      return;
-    }
+  bool had_buffers = tun_io::poll_tun_bursts(
+      *tun, fd, ctx, kBurstsPerPoll,
+      [&q](PktBuf** out) {
+        if (q.alloc_bulk(out, kBurst)) {
+          return true;
+        }
+        q.reclaim();  // TX completions give frames back
+        return q.alloc_bulk(out, kBurst);
+      },
+      [&q](PktBuf* const* pkts, uint16_t n) { q.free_bulk(pkts, n); },
+      [this, &q](PktBuf* const* recs, uint16_t n) { send_records(q, recs, n); });
+  if (!had_buffers) {
+    ++stats.pool_exhausted;
   }
 }
 

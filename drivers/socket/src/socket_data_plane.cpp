@@ -327,27 +327,15 @@ void SocketDataPlane::Impl::poll_udp() noexcept {
 // ---- TUN receive ----------------------------------------------------------------------------------
 
 void SocketDataPlane::Impl::poll_tun(int fd) noexcept {
-  for (int b = 0; b < kBurstsPerPoll || tun->pending(); ++b) {
-    std::array<PktBuf*, kBurst> in{};
-    if (!pool.alloc_bulk(in.data(), kBurst)) {
-      ++stats.pool_exhausted;
-      tun->abandon_pending();
-      return;
-    }
-    uint16_t n = tun->fill_burst(fd, in.data());
-    pool.free_bulk(in.data() + n, kBurst - n);
-    if (n == 0) {
-      return;
-    }
-    std::array<PktBuf*, kBurst> to_udp{};
-    std::array<PktBuf*, kBurst> to_free{};
-    auto r = datapath::process_tun_rx(ctx, in.data(), n, to_udp.data(), to_free.data());
-    send_udp(to_udp.data(), r.n_udp);
-    pool.free_bulk(to_udp.data(), r.n_udp);
-    pool.free_bulk(to_free.data(), r.n_free);
-    if (n < kBurst && !tun->pending()) {
-      return;
-    }
+  bool had_buffers = tun_io::poll_tun_bursts(
+      *tun, fd, ctx, kBurstsPerPoll, [this](PktBuf** out) { return pool.alloc_bulk(out, kBurst); },
+      [this](PktBuf* const* pkts, uint16_t n) { pool.free_bulk(pkts, n); },
+      [this](PktBuf* const* recs, uint16_t n) {
+        send_udp(recs, n);
+        pool.free_bulk(recs, n);
+      });
+  if (!had_buffers) {
+    ++stats.pool_exhausted;
   }
 }
 

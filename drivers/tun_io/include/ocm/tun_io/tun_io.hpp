@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "ocm/base/result.hpp"
+#include "ocm/datapath/ctx.hpp"
 #include "ocm/datapath/gso.hpp"
+#include "ocm/datapath/pipeline.hpp"
 #include "ocm/datapath/pkt.hpp"
 
 namespace ocm::tun_io {
@@ -77,5 +79,39 @@ class TunIo {
   uint16_t next_segment_ = 0;
   bool pending_ = false;
 };
+
+// The TUN side of a same-thread driver's poll: reads bursts from fd through the pipeline until the
+// queue is drained or `budget` bursts are done (a super-packet being cut is always finished, so
+// its segments are not left waiting for the next readability event). The driver supplies its
+// buffers and its UDP transmit:
+//   bool alloc(PktBuf* out[kBurst])                  all or nothing
+//   void release(PktBuf* const pkts[], uint16_t n)   back to the driver's pool
+//   void send(PktBuf* const recs[], uint16_t n)      takes the sealed records (sent or freed)
+// Returns false when the pool ran dry (the rest of a super-packet is then abandoned).
+template <typename Alloc, typename Release, typename Send>
+bool poll_tun_bursts(TunIo& tun, int fd, datapath::Ctx& ctx, int budget, Alloc&& alloc, Release&& release,
+                     Send&& send) noexcept {
+  for (int b = 0; b < budget || tun.pending(); ++b) {
+    datapath::PktBuf* in[datapath::kBurst];
+    if (!alloc(in)) {
+      tun.abandon_pending();
+      return false;
+    }
+    uint16_t n = tun.fill_burst(fd, in);
+    release(in + n, static_cast<uint16_t>(datapath::kBurst - n));
+    if (n == 0) {
+      return true;
+    }
+    datapath::PktBuf* to_udp[datapath::kBurst];
+    datapath::PktBuf* to_free[datapath::kBurst];
+    auto r = datapath::process_tun_rx(ctx, in, n, to_udp, to_free);
+    send(to_udp, r.n_udp);
+    release(to_free, r.n_free);
+    if (n < datapath::kBurst && !tun.pending()) {
+      return true;
+    }
+  }
+  return true;
+}
 
 }  // namespace ocm::tun_io
