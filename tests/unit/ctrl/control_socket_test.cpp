@@ -172,7 +172,6 @@ TEST_F(ControlSocketTest, EventsStreamToSubscribers) {
   auto sock = ControlSocket::open(loop_, path_, [](ControlClient& c, const ControlRequest&) { c.subscribe(); });
   ASSERT_TRUE(sock);
   raw = sock->get();
-  std::atomic<bool> subscribed{false};
   std::string got;
   uv_timer_t timer{};
   uv_timer_init(&loop_, &timer);
