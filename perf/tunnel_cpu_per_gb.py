@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Server CPU-seconds per GB moved through the VPN tunnel: ocserv-modern vs Debian's ocserv.
+"""Server CPU-seconds per GB moved through the VPN tunnel: ocserv-modern (socket and af_xdp
+drivers) vs Debian's ocserv.
 
 Usage (as root):
     tunnel_cpu_per_gb.py [options] OCSERV_MODERN_EXE
     tunnel_cpu_per_gb.py --only ocserv
+    tunnel_cpu_per_gb.py --drivers socket OCSERV_MODERN_EXE          # ours with the socket driver only
+    tunnel_cpu_per_gb.py --xdp-modes native OCSERV_MODERN_EXE        # af_xdp in native XDP mode only
 
 The real `openconnect` client connects to each server in turn, in the same topology, and
 iperf3 pushes TCP through the tunnel for -t seconds client->server ("up") and then
@@ -22,6 +25,21 @@ tests/interop/cstp_interop.py):
 
 The server pushes the split route 10.55.0.0/24, so iperf3 traffic crosses the tunnel and is
 forwarded by the server between its TUN and the behind veth. Nothing leaves the namespaces.
+
+--drivers (default "socket,af_xdp"): ours runs once per driver. af_xdp uses the topology and
+keys of tests/interop/afxdp_interop.py: the XDP program on the server's client-facing veth `vs`,
+one queue, zero_copy = "auto" (veth is copy-only), once per --xdp-modes entry (default native and
+"generic"). The mode actually attached is checked with `ip -d link` before the
+transfers. Ours also exports /metrics in the server ns: the data-plane and driver counters
+(xsk_rx_frames, xsk_tx_frames, udp_gso_sends, tun_gro_writes, ...) are sampled around each
+transfer and reported per GB, with the server threads' context switches (wakeups).
+
+Kernel softirq time: without CONFIG_IRQ_TIME_ACCOUNTING the kernel charges softirq work that
+runs on return from a syscall/irq to whichever task was running (usually the sender of the
+packet, so often the server itself), and only what is deferred to ksoftirqd/N is separate.
+ksoftirqd and the other kernel threads are host-wide, not per namespace: their CPU during each
+transfer is reported in separate columns (an upper bound on the part that belongs to the
+server's side), never added to the server's figure.
 
 --mode: "dtls" (default) runs openconnect with its default options, so it uses DTLS when the
 server offers it; "cstp" adds --no-dtls (TLS only, apples to apples); "both" runs both. The
@@ -47,6 +65,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "interop"))
 import cstp_interop as ih  # noqa: E402  (namespaces, run(), the client script, addresses)
+import afxdp_interop as ax  # noqa: E402  (the af_xdp interface, /metrics port, `ip -d link` check)
 
 SKIP = 77
 IPERF_PORT = 5201
@@ -136,6 +155,39 @@ def tree_delta(before, after):
     return sum(v["user"] + v["sys"] for v in per.values()), per
 
 
+def kthread_cpu(before, after):
+    """(ksoftirqd, all kernel threads) CPU seconds between two proc_snapshot()s. Kernel threads
+    are the children of kthreadd (pid 2); they are host-wide, not per network namespace."""
+    def delta(pred):
+        pids = {pid for pid, st in after.items() if st[0] == 2 and pred(st[1])}
+        b = sum(before[p][2] + before[p][3] for p in pids if p in before)
+        a = sum(after[p][2] + after[p][3] for p in pids)
+        return (a - b) / CLK_TCK
+    return delta(lambda c: c.startswith("ksoftirqd/")), delta(lambda c: True)
+
+
+def ctx_switches(pids):
+    """(voluntary, involuntary) context switches summed over the threads of the given
+    processes: voluntary ones are mostly the loop thread sleeping in epoll (a wakeup each)."""
+    vol = invol = 0
+    for pid in pids:
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/status") as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            vol += int(line.split()[1])
+                        elif line.startswith("nonvoluntary_ctxt_switches:"):
+                            invol += int(line.split()[1])
+            except OSError:
+                continue
+    return vol, invol
+
+
 def host_cpu():
     """(busy, total) jiffies over all CPUs from /proc/stat."""
     with open("/proc/stat") as f:
@@ -173,9 +225,30 @@ mtu = 1500
 [session]
 cookie_timeout = 60
 
+[datapath]
+{datapath}
 [monitoring]
 log_level = "info"
+# /metrics in the server ns, sampled before and after each transfer (not during it)
+enable_prometheus = true
+stats_bind = "127.0.0.1"
+stats_port = {stats_port}
 """
+
+# The af_xdp keys as tests/interop/afxdp_interop.py sets them: one queue on the client-facing
+# veth, copy mode (zero_copy = auto falls back on veth), the mode under test.
+AF_XDP_DATAPATH = """driver = "af_xdp"
+
+[datapath.af_xdp]
+interface = "{iface}"
+queues = 1
+xdp_mode = "{xdp_mode}"
+zero_copy = "auto"
+frames_per_queue = 4096
+"""
+
+# `ip -d link` names for the attached XDP mode (afxdp_interop.AfXdpTest.xdp_on_iface)
+XDP_LINK_MODE = {"native": "xdp", "generic": "xdpgeneric"}
 
 OCSERV_CONF = """# generated by perf/tunnel_cpu_per_gb.py
 auth = "plain[passwd={passwd}]"
@@ -216,6 +289,7 @@ class Bench:
         self.rows = []
         self.sessions = []
         self.client = None
+        self.variants = make_variants(args)
 
     def path(self, name):
         return os.path.join(self.tmp, name)
@@ -261,8 +335,15 @@ class Bench:
         os.chmod(self.path("vpnscript.sh"), 0o755)
         fmt = dict(server_ip=ih.SERVER_IP, port=ih.PORT, cert=cert, key=key, passwd=passwd, pool=ih.POOL,
                    behind_net=ih.BEHIND_NET, tmp=self.tmp)
-        with open(self.path("ours.toml"), "w") as f:
-            f.write(OURS_CONF.format(**fmt))
+        for v in self.variants:
+            if v["kind"] != "ours":
+                continue
+            if v["driver"] == "socket":
+                dp = 'driver = "socket"\n'
+            else:
+                dp = AF_XDP_DATAPATH.format(iface=ax.IFACE, xdp_mode=v["xdp_mode"])
+            with open(self.path(v["config"]), "w") as f:
+                f.write(OURS_CONF.format(datapath=dp, stats_port=ax.STATS_PORT, **fmt))
         with open(self.path("ocserv.conf"), "w") as f:
             f.write(OCSERV_CONF.format(**fmt))
 
@@ -289,10 +370,11 @@ class Bench:
 
     # ---- VPN server -----------------------------------------------------------------------
 
-    def start_server(self, kind, label):
+    def start_server(self, variant, label):
+        kind = variant["kind"]
         logpath = self.path(f"server-{label}.log")
         if kind == "ours":
-            cmd = [self.args.server, "-c", self.path("ours.toml")]
+            cmd = [self.args.server, "-c", self.path(variant["config"])]
         else:
             cmd = [self.args.ocserv_bin, "-f", "-d", "1", "-c", self.path("ocserv.conf")]
         logf = open(logpath, "wb")
@@ -304,11 +386,51 @@ class Bench:
         while time.monotonic() < deadline and p.poll() is None:
             cp = self.topo.ns(self.topo.srv, "ss", "-Hltn", f"sport = :{ih.PORT}", check=False, timeout=10)
             if cp.stdout.strip():
+                if variant.get("driver") == "af_xdp":
+                    self.check_xdp_attached(variant, p, logpath)
                 return p, logpath
             time.sleep(0.2)
         why = f"exited with status {p.returncode}" if p.poll() is not None else "not listening after 20 s"
         self.tail(logpath, n=60, label=f"{kind} server log")
         raise BenchError(f"{kind} server failed to start ({shlex_join(cmd)}): {why}")
+
+    def check_xdp_attached(self, variant, p, logpath):
+        """The XDP program must be on the veth in the mode under test, and the XSK in copy mode:
+        otherwise the figures would be for something else."""
+        mode, name = ax.AfXdpTest.xdp_on_iface(self)  # uses only self.topo
+        want = XDP_LINK_MODE[variant["xdp_mode"]]
+        with open(logpath, errors="replace") as f:
+            line = next((x.strip() for x in f if "af_xdp data plane:" in x), "")
+        variant["start_line"] = line[line.find("af_xdp data plane:"):]
+        if mode != want or name != "ocm_xdp_dtls":
+            self.stop_server(p)
+            self.tail(logpath, n=60, label="ours (af_xdp) server log")
+            raise BenchError(f"af_xdp: expected program ocm_xdp_dtls in {want} mode on {ax.IFACE}, "
+                             f"ip link shows {mode} {name}")
+
+    def metrics(self):
+        """{(family, labels): value} from ours' /metrics in the server ns (data plane and driver
+        counters only), or {} if it cannot be read. Called outside the measured window."""
+        code = (f"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:{ax.STATS_PORT}/metrics',"
+                f"timeout=5).read().decode())")
+        cp = self.topo.ns(self.topo.srv, sys.executable, "-c", code, check=False, timeout=15)
+        out = {}
+        for line in cp.stdout.splitlines():
+            m = re.match(r'^\w*?(driver_events_total|datapath_packets_total|datapath_bytes_total|'
+                         r'datapath_drops_total|datapath_events_total)\{([^}]*)\}\s+(\d+)', line)
+            if m:
+                labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
+                if m.group(1) == "driver_events_total":
+                    key = "drv:" + labels.get("event", "?")
+                elif m.group(1) in ("datapath_packets_total", "datapath_bytes_total"):
+                    key = ("pkts:" if "packets" in m.group(1) else "bytes:") + \
+                        f"{labels.get('port')}_{labels.get('direction')}"
+                elif m.group(1) == "datapath_drops_total":
+                    key = "drop:" + labels.get("reason", "?")
+                else:
+                    key = "ev:" + labels.get("event", "?")
+                out[key] = int(m.group(3))
+        return out
 
     def stop_server(self, p):
         if p.poll() is None:
@@ -400,8 +522,46 @@ class Bench:
 
     # ---- one transfer ---------------------------------------------------------------------
 
-    def transfer(self, server_pid, client_pid, ifname, reverse):
+    def start_perf(self, pids, label):
+        """--perf DIR: `perf record -g` on the server's processes during the transfer (a
+        diagnostic: perf's own overhead then inflates every figure of that run)."""
+        if not self.args.perf:
+            return None
+        data = os.path.join(self.args.perf, f"{label}.data")
+        logf = open(os.path.join(self.args.perf, f"{label}.log"), "wb")
+        p = subprocess.Popen(["perf", "record", "-q", "-g", "-F", "1999", "-o", data,
+                              "-p", ",".join(str(x) for x in sorted(pids))],
+                             stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
+        logf.close()
+        self.procs.append(p)
+        # and the server's system calls by number (one tracepoint, counted in the kernel)
+        st = subprocess.Popen(["perf", "stat", "-x", ",", "-o", data[:-5] + ".syscalls",
+                               "-e", "raw_syscalls:sys_enter,context-switches", "-p", ",".join(str(x) for x in sorted(pids))],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(st)
+        time.sleep(0.5)  # perf attaches before the transfer starts
+        return p, st, data
+
+    def stop_perf(self, prof):
+        if prof is None:
+            return
+        p, st, data = prof
+        for q in (p, st):
+            if q.poll() is None:
+                q.send_signal(signal.SIGINT)
+                try:
+                    q.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    q.kill()
+                    q.wait(timeout=10)
+        with open(data[:-5] + ".txt", "w") as out:
+            subprocess.run(["perf", "report", "-i", data, "--stdio", "-n", "--no-children", "--percent-limit", "0.3",
+                            "--sort", "dso,sym", "-g", "none"], stdout=out, stderr=subprocess.DEVNULL,
+                           timeout=120, check=False)
+
+    def transfer(self, server_pid, client_pid, ifname, reverse, ours, label=""):
         secs = self.args.time
+        m0 = self.metrics() if ours else {}
         cmd = ["ip", "netns", "exec", self.topo.cli,
                *self.pinned("client", ["iperf3", "-c", ih.BEHIND_IP, "-p", str(IPERF_PORT), "-t", str(secs),
                                        "-J", "--connect-timeout", "5000", *(["-R"] if reverse else [])])]
@@ -410,13 +570,19 @@ class Bench:
             loadavg = float(f.read().split()[0])
         snap0, host0, t0, own0 = proc_snapshot(), host_cpu(), time.monotonic(), os.times()
         thr0 = threads(tree(snap0, server_pid))
+        cs0 = ctx_switches(tree(snap0, server_pid))
+        prof = self.start_perf(tree(snap0, server_pid), label)
         try:
             cp = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 30)
         except subprocess.TimeoutExpired:
             raise BenchError(f"iperf3 did not finish within {secs + 30} s")
+        finally:
+            self.stop_perf(prof)
         snap1, host1, t1, own1 = proc_snapshot(), host_cpu(), time.monotonic(), os.times()
         thr1 = threads(tree(snap1, server_pid))
+        cs1 = ctx_switches(tree(snap1, server_pid))
         cnt1 = self.client_ns_counters(ifname)
+        m1 = self.metrics() if ours else {}
         try:
             res = json.loads(cp.stdout)
         except ValueError:
@@ -431,6 +597,7 @@ class Bench:
         # the iperf3 client is our child, reaped by subprocess.run: it shows up in our cutime/cstime
         iperf_cpu += (own1.children_user - own0.children_user) + (own1.children_system - own0.children_system)
         host_busy = (host1[0] - host0[0]) / CLK_TCK
+        ksoftirqd, kthreads = kthread_cpu(snap0, snap1)
         udp = cnt1["udp"] - cnt0["udp"]
         pkts = cnt1["tun_pkts"] - cnt0["tun_pkts"]
         return {
@@ -447,7 +614,13 @@ class Bench:
             # everything else that ran meanwhile: kernel threads (ksoftirqd, kworkers), this
             # script, and any unrelated load on the machine (e.g. other people's compilers)
             "other_cpu_s": max(0.0, host_busy - srv_cpu - cli_cpu - iperf_cpu),
-            "loadavg_1min_before": loadavg,
+            # host-wide kernel threads (not per namespace): ksoftirqd/N runs the softirq work
+            # the kernel deferred, for all three namespaces and anything else on the host
+            "ksoftirqd_cpu_s": ksoftirqd,
+            "kthreads_cpu_s": kthreads,
+            "server_ctx_switches": {"voluntary": cs1[0] - cs0[0], "involuntary": cs1[1] - cs0[1]},
+            # ours only: data-plane and driver counters (/metrics) across the transfer
+            "counters": {k: m1[k] - m0.get(k, 0) for k in sorted(m1) if m1[k] - m0.get(k, 0)},            "loadavg_1min_before": loadavg,
             "host_total_cpu_s": (host1[1] - host0[1]) / CLK_TCK,
             "wall_s": t1 - t0,
             "tun_packets": pkts,
@@ -458,14 +631,15 @@ class Bench:
 
     # ---- one server + client configuration ------------------------------------------------
 
-    def session(self, kind, mode, rep):
-        label = f"{kind}-{mode}-{rep}"
+    def session(self, variant, mode, rep):
+        kind = variant["kind"]
+        label = f"{variant['name']}-{mode}-{rep}"
         no_dtls = mode == "cstp"
-        log(f"== {kind}, client {'--no-dtls' if no_dtls else 'default (DTLS if offered)'}"
+        log(f"== {variant['name']}, client {'--no-dtls' if no_dtls else 'default (DTLS if offered)'}"
             + (f", repetition {rep + 1}" if self.args.repeat > 1 else ""))
-        server, slog = self.start_server(kind, label)
+        server, slog = self.start_server(variant, label)
         try:
-            self.measure_session(kind, mode, rep, label, no_dtls, server)
+            self.measure_session(variant, mode, rep, label, no_dtls, server)
         except Exception as e:
             self.tail(self.path(f"oc-{label}.log"), label="openconnect log")
             self.tail(slog, label=f"{kind} server log")
@@ -478,7 +652,8 @@ class Bench:
                 self.client = None
             self.stop_server(server)
 
-    def measure_session(self, kind, mode, rep, label, no_dtls, server):
+    def measure_session(self, variant, mode, rep, label, no_dtls, server):
+        kind = variant["kind"]
         c = self.client = self.start_client(label, no_dtls)
         time.sleep(1)  # let DTLS (if any) and the MTU settle
         ok, detail = self.ping_behind()
@@ -488,14 +663,16 @@ class Bench:
             oclog = f.read()
         tls = re.search(r"Connected to HTTPS on .*? with ciphersuite (\S+)", oclog)
         dtls = re.search(r"Established DTLS connection.*?Ciphersuite (\S+?)\.?$", oclog, re.M)
-        info = {"server": kind, "mode": mode, "rep": rep,
+        info = {"server": kind, "variant": variant["name"], "driver": variant["driver"],
+                "xdp_mode": variant.get("xdp_mode"), "mode": mode, "rep": rep,
                 "tls_cipher": tls.group(1) if tls else None,
                 "dtls_cipher": dtls.group(1) if dtls else None,
                 "mtu": c["env"].get("INTERNAL_IP4_MTU")}
         self.sessions.append(info)
         log(f"   TLS {info['tls_cipher']}, DTLS {info['dtls_cipher'] or '-'}, MTU {info['mtu']}")
         for direction, reverse in (("up", False), ("down", True)):
-            r = self.transfer(server.pid, c["proc"].pid, c["ifname"], reverse)
+            r = self.transfer(server.pid, c["proc"].pid, c["ifname"], reverse, kind == "ours",
+                              f"{label}-{direction}")
             frac = r["dtls_fraction"]
             if frac is None:
                 channel = "?"
@@ -528,11 +705,10 @@ class Bench:
         self.topo.setup()
         self.start_iperf_server()
         modes = ["cstp", "dtls"] if self.args.mode == "both" else [self.args.mode]
-        kinds = ["ours", "ocserv"] if self.args.only is None else [self.args.only]
         for rep in range(self.args.repeat):
             for mode in modes:
-                for kind in kinds:
-                    self.session(kind, mode, rep)
+                for variant in self.variants:
+                    self.session(variant, mode, rep)
 
     def cleanup(self):
         for p in self.procs:
@@ -558,6 +734,31 @@ def shlex_join(cmd):
 # Report
 
 
+def make_variants(args):
+    """The server configurations one repetition runs, in order: ours once per driver (af_xdp
+    once per XDP mode), then ocserv."""
+    out = []
+    if args.only != "ocserv":
+        for d in args.drivers:
+            if d == "socket":
+                out.append({"name": "socket", "kind": "ours", "driver": "socket", "config": "ours.toml"})
+            else:
+                for m in args.xdp_modes:
+                    out.append({"name": f"af_xdp-{m}", "kind": "ours", "driver": "af_xdp", "xdp_mode": m,
+                                "config": f"ours-af_xdp-{m}.toml"})
+    if args.only != "ours":
+        out.append({"name": "ocserv", "kind": "ocserv", "driver": None})
+    return out
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    if not n:
+        return None
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
 def aggregate(rows):
     b = sum(r["bytes"] for r in rows)
     gb = b / 1e9
@@ -567,51 +768,101 @@ def aggregate(rows):
     other = sum(r["other_cpu_s"] for r in rows)
     cap = sum(r["host_total_cpu_s"] for r in rows)
     secs = sum(r["seconds"] for r in rows)
-    per_run = [r["server_cpu_s"] / (r["bytes"] / 1e9) for r in rows if r["bytes"]]
+    ksi = sum(r.get("ksoftirqd_cpu_s", 0.0) for r in rows)
+    kth = sum(r.get("kthreads_cpu_s", 0.0) for r in rows)
+    # per repetition (for "both": that repetition's up and down together)
+    by_rep = {}
+    for r in rows:
+        acc = by_rep.setdefault(r["rep"], [0.0, 0])
+        acc[0] += r["server_cpu_s"]
+        acc[1] += r["bytes"]
+    per_run = [cpu / (b / 1e9) for cpu, b in by_rep.values() if b]
     channels = sorted({r["channel"] for r in rows})
     mtus = sorted({str(r["tun_mtu"]) for r in rows})
     su = sum(sum(v["user"] for v in r["server_cpu_by_process"].values()) for r in rows)
+    vol = sum(r.get("server_ctx_switches", {}).get("voluntary", 0) for r in rows)
+    counters = {}
+    for r in rows:
+        for k, v in r.get("counters", {}).items():
+            counters[k] = counters.get(k, 0) + v
     return {"gb": gb, "server_cpu_s": s, "client_cpu_s": c, "host_busy_cpu_s": h,
             "server_cpu_s_per_gb": s / gb if gb else None, "client_cpu_s_per_gb": c / gb if gb else None,
+            "server_cpu_s_per_gb_median": median(per_run),
             "host_cpu_s_per_gb": h / gb if gb else None,
+            "ksoftirqd_cpu_s_per_gb": ksi / gb if gb else None,
+            "kthreads_cpu_s_per_gb": kth / gb if gb else None,
+            "server_wakeups_per_gb": vol / gb if gb else None,
+            "counters_per_gb": {k: v / gb for k, v in counters.items()} if gb else {},
             "other_load_pct": 100.0 * other / cap if cap else None, "mbit_s": b * 8 / secs / 1e6 if secs else None,
             "server_cpu_s_per_gb_min": min(per_run) if per_run else None,
             "server_cpu_s_per_gb_max": max(per_run) if per_run else None,
             "server_user_s": su, "server_sys_s": s - su,
+            "loadavg_1min_median": median([r["loadavg_1min_before"] for r in rows]),
             "channel": "/".join(channels), "tun_mtu": "/".join(mtus), "n": len(rows)}
+
+
+def ratio_entry(mode, direction, a, o, name_a, name_o):
+    return {"mode": mode, "direction": direction, "variant": a["variant"], "baseline": o["variant"],
+            f"{name_a}_cpu_s_per_gb": a["server_cpu_s_per_gb"],
+            f"{name_o}_cpu_s_per_gb": o["server_cpu_s_per_gb"],
+            "ratio": a["server_cpu_s_per_gb"] / o["server_cpu_s_per_gb"],
+            "median_ratio": (a["server_cpu_s_per_gb_median"] / o["server_cpu_s_per_gb_median"]
+                             if a["server_cpu_s_per_gb_median"] and o["server_cpu_s_per_gb_median"] else None),
+            "channels": f"{a['channel']} vs {o['channel']}"}
+
+
+# driver counters worth a line in the text report (all of them are in the JSON)
+KEY_COUNTERS = ("pkts:udp_rx", "pkts:udp_tx", "pkts:tun_rx", "pkts:tun_tx", "drv:xsk_rx_frames", "drv:xsk_tx_frames",
+                "drv:xsk_tx_ring_full", "drv:xsk_fill_starved", "drv:xsk_kernel_rx_dropped",
+                "drv:xsk_kernel_rx_ring_full", "drv:xsk_kernel_rx_fill_ring_empty", "drv:pool_exhausted",
+                "drv:udp_gso_sends", "drv:udp_gso_records", "drv:tun_gro_writes", "drv:tun_gro_packets",
+                "drv:tun_gso_frames", "drv:tun_gso_segments")
 
 
 def report(bench, args):
     rows = bench.rows
     modes = [m for m in ("cstp", "dtls") if any(r["mode"] == m for r in rows)]
-    kinds = [k for k in ("ours", "ocserv") if any(r["server"] == k for r in rows)]
+    names = [v["name"] for v in bench.variants if any(r["variant"] == v["name"] for r in rows)]
     table = []
     for mode in modes:
-        for kind in kinds:
+        for name in names:
             for direction in ("up", "down", "both"):
-                sel = [r for r in rows if r["mode"] == mode and r["server"] == kind
+                sel = [r for r in rows if r["mode"] == mode and r["variant"] == name
                        and (direction == "both" or r["direction"] == direction)]
                 if sel:
-                    table.append({"server": kind, "mode": mode, "direction": direction, **aggregate(sel)})
-    ratios = []
+                    table.append({"server": sel[0]["server"], "variant": name, "driver": sel[0]["driver"],
+                                  "mode": mode, "direction": direction, **aggregate(sel)})
+
+    def find(mode, name, direction):
+        t = [t for t in table if t["mode"] == mode and t["variant"] == name and t["direction"] == direction]
+        return t[0] if t and t[0]["server_cpu_s_per_gb"] else None
+
+    ratios, driver_ratios = [], []
     for mode in modes:
         for direction in ("up", "down", "both"):
-            a = [t for t in table if t["mode"] == mode and t["server"] == "ours" and t["direction"] == direction]
-            o = [t for t in table if t["mode"] == mode and t["server"] == "ocserv" and t["direction"] == direction]
-            if a and o and a[0]["server_cpu_s_per_gb"] and o[0]["server_cpu_s_per_gb"]:
-                ratios.append({"mode": mode, "direction": direction,
-                               "ours_cpu_s_per_gb": a[0]["server_cpu_s_per_gb"],
-                               "ocserv_cpu_s_per_gb": o[0]["server_cpu_s_per_gb"],
-                               "ratio": a[0]["server_cpu_s_per_gb"] / o[0]["server_cpu_s_per_gb"],
-                               "channels": f"{a[0]['channel']} vs {o[0]['channel']}"})
+            o = find(mode, "ocserv", direction)
+            s = find(mode, "socket", direction)
+            for name in names:
+                a = find(mode, name, direction)
+                if a is None or a["server"] != "ours":
+                    continue
+                if o is not None:
+                    ratios.append(ratio_entry(mode, direction, a, o, "ours", "ocserv"))
+                if s is not None and a["driver"] == "af_xdp":
+                    driver_ratios.append(ratio_entry(mode, direction, a, s, "af_xdp", "socket"))
 
     cores = os.cpu_count()
+    loads = [r["loadavg_1min_before"] for r in rows]
     log("")
     log(f"Server CPU-seconds per GB through the tunnel (iperf3 TCP, {args.time} s per direction"
-        + (f", {args.repeat} repetitions summed" if args.repeat > 1 else "") + ")")
+        + (f", {args.repeat} repetitions: CPU-s/GB = sum of CPU / sum of GB, median = median of the"
+           f" per-repetition figures" if args.repeat > 1 else "") + ")")
     log(f"Host: {cores} CPU cores shared by the VPN server, openconnect, both iperf3 ends and the kernel"
         + (" (--pin: server on CPU 1, the rest on CPU 0)" if args.pin else " (unpinned)")
         + "; throughput is CPU-bound, so Mbit/s is only indicative.")
+    if loads:
+        log(f"1-min load average before each transfer: min {min(loads):.2f}, median {median(loads):.2f}, "
+            f"max {max(loads):.2f} ({len(loads)} transfers; includes this benchmark's own processes)")
     log("mode: cstp = openconnect --no-dtls; dtls = openconnect defaults (DTLS if the server offers it).")
     log("up = client->server (iperf3), down = server->client (iperf3 -R); GB = 1e9 bytes of TCP payload.")
     ita = irq_time_accounting()
@@ -619,11 +870,14 @@ def report(bench, args):
         log("Kernel without CONFIG_IRQ_TIME_ACCOUNTING: softirq network work (veth/TUN delivery into the")
         log("peer namespace, forwarding, the peer's TCP receive) is charged as sys time to the task that")
         log("sent the packet, so each server's sys time includes part of the kernel path around it.")
+    log("ksirq/GB, kthr/GB: CPU of ksoftirqd/N and of all kernel threads during the transfer, host-wide")
+    log("(all namespaces and anything else running), per GB; NOT included in srv CPU-s/GB.")
     log("other load = share of the host's CPU time used by anything but the VPN server, openconnect and")
     log("iperf3 during the transfer (kernel threads, unrelated processes); high values mean noisy figures.")
     log("")
-    hdr = (f"{'server':7s} {'mode':4s} {'dir':4s} {'channel':9s} {'MTU':>4s} {'GB':>6s} {'srv CPU-s':>9s} "
-           f"{'(usr/sys)':>11s} {'srv CPU-s/GB':>12s} {'cli CPU-s/GB':>12s} {'Mbit/s':>7s} {'other load':>10s}")
+    hdr = (f"{'server':19s} {'mode':4s} {'dir':4s} {'channel':9s} {'MTU':>4s} {'GB':>6s} {'srv CPU-s':>9s} "
+           f"{'(usr/sys)':>11s} {'srv CPU-s/GB':>12s} {'median':>6s} {'ksirq/GB':>8s} {'kthr/GB':>7s} "
+           f"{'cli CPU-s/GB':>12s} {'Mbit/s':>7s} {'other load':>10s}")
     log(hdr)
     log("-" * len(hdr))
     for t in table:
@@ -631,12 +885,18 @@ def report(bench, args):
         if t["n"] > 1 and t["direction"] != "both":
             spread = f"  (runs {t['server_cpu_s_per_gb_min']:.2f}..{t['server_cpu_s_per_gb_max']:.2f})"
         us = f"{t['server_user_s']:.1f}/{t['server_sys_s']:.1f}"
-        log(f"{t['server']:7s} {t['mode']:4s} {t['direction']:4s} {t['channel']:9s} {t['tun_mtu']:>4s} {t['gb']:6.2f} "
-            f"{t['server_cpu_s']:9.2f} {us:>11s} {t['server_cpu_s_per_gb']:12.3f} {t['client_cpu_s_per_gb']:12.3f} "
+        label = t["variant"] if t["server"] == "ocserv" else f"ours/{t['variant']}"
+        log(f"{label:19s} {t['mode']:4s} {t['direction']:4s} {t['channel']:9s} {t['tun_mtu']:>4s} {t['gb']:6.2f} "
+            f"{t['server_cpu_s']:9.2f} {us:>11s} {t['server_cpu_s_per_gb']:12.3f} "
+            f"{t['server_cpu_s_per_gb_median']:6.3f} {t['ksoftirqd_cpu_s_per_gb']:8.3f} "
+            f"{t['kthreads_cpu_s_per_gb']:7.3f} {t['client_cpu_s_per_gb']:12.3f} "
             f"{t['mbit_s']:7.0f} {t['other_load_pct']:9.0f}%{spread}")
     for s in bench.sessions:
         if s["rep"] == 0:
-            log(f"  {s['server']:7s} {s['mode']:4s}: TLS {s['tls_cipher']}, DTLS {s['dtls_cipher'] or '-'}")
+            log(f"  {s['variant']:15s} {s['mode']:4s}: TLS {s['tls_cipher']}, DTLS {s['dtls_cipher'] or '-'}")
+    for v in bench.variants:
+        if v.get("start_line"):
+            log(f"  {v['name']:15s} {v['start_line']}")
     first = [r for r in rows if r["rep"] == 0]
     if first:
         log("  server CPU-s (user+sys) by process (ocserv) / thread (ours), first repetition:")
@@ -644,33 +904,68 @@ def report(bench, args):
             by = r["server_cpu_by_thread"] if r["server"] == "ours" else r["server_cpu_by_process"]
             parts = ", ".join(f"{k} {v['user']:.2f}+{v['sys']:.2f}" for k, v in sorted(by.items())
                               if v["user"] or v["sys"])
-            log(f"    {r['server']:6s} {r['mode']:4s} {r['direction']:4s}: {parts or '-'}")
+            log(f"    {r['variant']:15s} {r['mode']:4s} {r['direction']:4s}: {parts or '-'}")
+        log("  per GB, all repetitions: server wakeups (voluntary context switches) and ours' counters:")
+        for t in table:
+            if t["direction"] == "both":
+                continue
+            cpg = t["counters_per_gb"]
+            parts = ", ".join(f"{k.split(':', 1)[1]} {cpg[k]:.0f}" for k in KEY_COUNTERS if cpg.get(k))
+            log(f"    {t['variant']:15s} {t['mode']:4s} {t['direction']:4s}: wakeups {t['server_wakeups_per_gb']:.0f}"
+                + (f"; {parts}" if parts else ""))
     if ratios:
         log("")
-        log(f"Ratio ours/ocserv (server CPU-s per GB; target <= {TARGET_RATIO:.2f}):")
+        log(f"Ratio ours/ocserv (server CPU-s per GB, sum-based [median-based]; target <= {TARGET_RATIO:.2f}):")
         for q in ratios:
             flag = "met" if q["ratio"] <= TARGET_RATIO else "NOT met"
             diff = "" if q["channels"].split(" vs ")[0] == q["channels"].split(" vs ")[1] \
                 else f"  [channels differ: {q['channels']}]"
-            log(f"  {q['mode']:4s} {q['direction']:4s}: {q['ours_cpu_s_per_gb']:.3f} / {q['ocserv_cpu_s_per_gb']:.3f}"
-                f" = {q['ratio']:.3f}  ({flag}){diff}")
+            med = f" [{q['median_ratio']:.3f}]" if q["median_ratio"] is not None else ""
+            log(f"  {q['variant']:15s} {q['mode']:4s} {q['direction']:4s}: {q['ours_cpu_s_per_gb']:.3f} / "
+                f"{q['ocserv_cpu_s_per_gb']:.3f} = {q['ratio']:.3f}{med}  ({flag}){diff}")
+    if driver_ratios:
+        log("")
+        log("Ratio af_xdp/socket (server CPU-s per GB, sum-based [median-based]; < 1 = af_xdp cheaper):")
+        for q in driver_ratios:
+            med = f" [{q['median_ratio']:.3f}]" if q["median_ratio"] is not None else ""
+            log(f"  {q['variant']:15s} {q['mode']:4s} {q['direction']:4s}: {q['af_xdp_cpu_s_per_gb']:.3f} / "
+                f"{q['socket_cpu_s_per_gb']:.3f} = {q['ratio']:.3f}{med}")
     if args.json:
         out = {
             "meta": {
                 "time_s": args.time, "repeat": args.repeat, "mode": args.mode, "pin": args.pin, "cpu_cores": cores,
+                "drivers": args.drivers, "xdp_modes": args.xdp_modes, "perf_record": bool(args.perf),
+                "variants": bench.variants,
+                "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "host": platform.node(),
+                "cpu_model": cpu_model(),
+                "loadavg_1min_before_transfers": {"min": min(loads), "median": median(loads), "max": max(loads)}
+                if loads else None,
                 "kernel": platform.release(), "irq_time_accounting": irq_time_accounting(), "target_ratio": TARGET_RATIO,
                 "ours": args.server, "ocserv": args.ocserv_bin if args.only != "ours" else None,
                 "versions": versions(args),
                 "note": "all processes share the host's CPU cores; CPU = utime+stime+cutime+cstime of the "
                         "server's process tree during each iperf3 run; kernel softirq work is charged to "
-                        "whichever task happens to run",
+                        "whichever task happens to run; ksoftirqd_cpu_s / kthreads_cpu_s are host-wide and "
+                        "not included in server_cpu_s",
             },
             "sessions": bench.sessions, "runs": rows, "summary": table, "ratios": ratios,
+            "driver_ratios": driver_ratios,
         }
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)
         log(f"wrote {args.json}")
     return ratios
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
 
 
 def irq_time_accounting():
@@ -702,6 +997,22 @@ def versions(args):
     return v
 
 
+def wait_for_load(limit, max_s):
+    """Polls /proc/loadavg every 30 s until the 1-min figure is below limit, at most max_s."""
+    deadline = time.monotonic() + max_s
+    while True:
+        with open("/proc/loadavg") as f:
+            load = float(f.read().split()[0])
+        if load < limit:
+            log(f"load average {load:.2f} < {limit}: starting")
+            return
+        if time.monotonic() + 30 > deadline:
+            log(f"load average {load:.2f} still >= {limit} after {max_s} s: measuring anyway")
+            return
+        log(f"load average {load:.2f} >= {limit}: waiting 30 s")
+        time.sleep(30)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("server", nargs="?", help="path to the ocserv-modern binary (not needed with --only ocserv)")
@@ -711,12 +1022,24 @@ def main():
                          "both: one of each")
     ap.add_argument("--no-dtls", action="store_true", help="same as --mode cstp")
     ap.add_argument("--only", choices=("ours", "ocserv"), help="benchmark only this server")
+    ap.add_argument("--drivers", default="socket,af_xdp",
+                    help="ours' data-plane drivers to measure, comma-separated (default socket,af_xdp)")
+    ap.add_argument("--xdp-modes", default="native,generic",
+                    help="af_xdp: XDP attach modes to measure, comma-separated (default native,generic)")
+    ap.add_argument("--wait-load", type=float, metavar="L",
+                    help="before starting, wait until the 1-min load average is below L (polled every 30 s)")
+    ap.add_argument("--wait-max", type=int, default=1200, metavar="S",
+                    help="give up waiting for --wait-load after S seconds and measure anyway (default 1200)")
     ap.add_argument("--ocserv-bin", default=OCSERV_DEFAULT, help=f"ocserv binary (default {OCSERV_DEFAULT})")
     ap.add_argument("--repeat", type=int, default=1, help="repetitions of the whole sequence (summed)")
     ap.add_argument("--pin", action="store_true", help="pin the VPN server to CPU 1 and the rest to CPU 0")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--max-ratio", type=float, metavar="R",
                     help="exit 2 if any ours/ocserv ratio (same channel on both sides) is above R")
+    ap.add_argument("--perf", metavar="DIR",
+                    help="diagnostic: perf record -g the server during each transfer into DIR (LABEL.data, "
+                         "LABEL.txt = perf report by dso,symbol, LABEL.syscalls = perf stat of system calls "
+                         "and context switches); perf's overhead inflates the figures")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir with configs and logs")
     args = ap.parse_args()
     if args.no_dtls:
@@ -725,11 +1048,20 @@ def main():
         args.mode = "cstp"
     if args.time < 1 or args.repeat < 1:
         ap.error("-t and --repeat must be >= 1")
+    args.drivers = [d.strip() for d in args.drivers.split(",") if d.strip()]
+    args.xdp_modes = [m.strip() for m in args.xdp_modes.split(",") if m.strip()]
+    if not args.drivers or any(d not in ("socket", "af_xdp") for d in args.drivers) or \
+            len(set(args.drivers)) != len(args.drivers):
+        ap.error("--drivers: a comma-separated list of socket, af_xdp")
+    if not args.xdp_modes or any(m not in XDP_LINK_MODE for m in args.xdp_modes) or \
+            len(set(args.xdp_modes)) != len(args.xdp_modes):
+        ap.error("--xdp-modes: a comma-separated list of native, generic")
 
     if os.geteuid() != 0:
         log("SKIP: needs root (network namespaces, TUN devices)")
         return SKIP
-    tools = ["ip", "openconnect", "openssl", "ping", "ss", "iperf3"] + (["taskset"] if args.pin else [])
+    tools = ["ip", "openconnect", "openssl", "ping", "ss", "iperf3"] + (["taskset"] if args.pin else []) \
+        + (["perf"] if args.perf else [])
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:
         log(f"FAIL: missing tools: {' '.join(missing)} (run scripts/install-deps.sh)")
@@ -742,12 +1074,17 @@ def main():
     if args.only != "ours" and not os.access(args.ocserv_bin, os.X_OK):
         log(f"FAIL: {args.ocserv_bin} not found (apt-get install ocserv), or use --only ours")
         return 1
+    if args.perf:
+        os.makedirs(args.perf, exist_ok=True)
     if args.pin and (os.cpu_count() or 1) < 2:
         log("FAIL: --pin needs 2 CPUs")
         return 1
 
     def on_signal(signum, _frame):
         raise SystemExit(128 + signum)
+
+    if args.wait_load is not None:
+        wait_for_load(args.wait_load, args.wait_max)
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)

@@ -189,14 +189,12 @@ int run_server(std::shared_ptr<const ocm::config::Config> config, const std::str
     return 1;
   }
 #endif
-  if (config->security.max_ban_score != 0) {
-    OCM_WARN("security.max_ban_score is set but IP banning is not implemented yet; no address will be banned");
-  }
   const auto& net = config->network;
   ocm::tun::TunSettings tun_settings{net.device, net.ipv4_network.network + 1, net.ipv4_network, net.mtu,
                                      config->performance.tun_queues};
   // The dpdk lcore reads and writes plain packets (no virtio_net header).
   tun_settings.offloads = driver == ocm::config::Driver::kSocket || driver == ocm::config::Driver::kAfXdp;
+  tun_settings.network6 = net.ipv6_network;
   auto tun = ocm::tun::TunDevice::open(tun_settings);
   if (!tun) {
     OCM_ERROR("%s", tun.error().message.c_str());
@@ -204,6 +202,12 @@ int run_server(std::shared_ptr<const ocm::config::Config> config, const std::str
   }
   OCM_INFO("TUN device %s up with %s/%u, mtu %u", tun->name().c_str(),
            ocm::format_ipv4(tun_settings.address).c_str(), net.ipv4_network.length, net.mtu);
+  if (net.ipv6_network) {
+    ocm::Ipv6Addr server6 = net.ipv6_network->network;
+    server6[15] = static_cast<uint8_t>(server6[15] | 1);
+    OCM_INFO("TUN device %s has IPv6 %s", tun->name().c_str(),
+             ocm::format_ipv6_prefix(server6, net.ipv6_network->length).c_str());
+  }
   auto plane = make_data_plane(*config, tun->fds());
   if (!plane) {
     OCM_ERROR("%s", plane.error().message.c_str());

@@ -42,6 +42,10 @@ int last_cap() {
 // is prepared before the signal is sent and it makes only syscalls (async-signal-safe).
 struct DropPlan {
   uint64_t bounding_keep = 0;  // bit per capability kept in the bounding set
+  // Dropping from the bounding set needs CAP_SETPCAP. Started by systemd with a restricted
+  // CapabilityBoundingSet= we lack it, and the unit has already narrowed the set; with
+  // no_new_privs an exec cannot raise the permitted set beyond ours either way.
+  bool drop_bounding = true;
   int last_cap = 0;
   __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
   std::atomic<int> done{0};
@@ -51,7 +55,7 @@ DropPlan* g_plan = nullptr;
 
 bool drop_this_thread(DropPlan& plan) noexcept {
   // The bounding set first: dropping from it needs CAP_SETPCAP, which goes away below.
-  for (int cap = 0; cap <= plan.last_cap; ++cap) {
+  for (int cap = 0; plan.drop_bounding && cap <= plan.last_cap; ++cap) {
     if ((plan.bounding_keep >> cap & 1) == 0 && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
       return false;
     }
@@ -109,10 +113,25 @@ Status drop_capabilities_after_setup(std::span<const int> also_keep) {
   if (::geteuid() != 0) {
     return {};
   }
+  // capset(2) can only lower the permitted set: keep what we hold of the wanted capabilities.
+  // A service manager may have started us without some of them (the systemd unit grants no
+  // CAP_NET_RAW), and asking for one we lack would fail the whole drop with EPERM.
+  __user_cap_header_struct get_header{};
+  get_header.version = _LINUX_CAPABILITY_VERSION_3;
+  get_header.pid = 0;
+  __user_cap_data_struct held[_LINUX_CAPABILITY_U32S_3] = {};
+  if (::syscall(SYS_capget, &get_header, held) != 0) {
+    return make_error(std::string("capget failed: ") + std::strerror(errno));
+  }
+  auto holds = [&held](int cap) { return (held[cap / 32].permitted >> (cap % 32) & 1u) != 0; };
   static DropPlan plan;
   plan.last_cap = std::min(last_cap(), 63);
+  plan.drop_bounding = holds(CAP_SETPCAP);
   uint64_t effective = 0;
   for (int cap : kKeep) {
+    if (!holds(cap)) {
+      continue;
+    }
     plan.bounding_keep |= uint64_t{1} << cap;
     effective |= uint64_t{1} << cap;
     plan.data[cap / 32].effective |= 1u << (cap % 32);
@@ -122,6 +141,9 @@ Status drop_capabilities_after_setup(std::span<const int> also_keep) {
   }
   // Only for the server itself: scripts do not get these.
   for (int cap : also_keep) {
+    if (!holds(cap)) {
+      continue;
+    }
     plan.bounding_keep |= uint64_t{1} << cap;
     effective |= uint64_t{1} << cap;
     plan.data[cap / 32].effective |= 1u << (cap % 32);
@@ -165,7 +187,7 @@ Status drop_capabilities_after_setup(std::span<const int> also_keep) {
     if (!eff || !bnd) {
       continue;  // the thread exited meanwhile
     }
-    if ((*eff & ~effective) != 0 || (*bnd & ~plan.bounding_keep) != 0) {
+    if ((*eff & ~effective) != 0 || (plan.drop_bounding && (*bnd & ~plan.bounding_keep) != 0)) {
       return make_error("thread " + std::to_string(tid) + " still holds capabilities after the drop (CapEff " +
                         std::to_string(*eff) + ", CapBnd " + std::to_string(*bnd) + ")");
     }

@@ -8,7 +8,7 @@
 
 namespace ocm::app {
 
-// As root: keeps only CAP_NET_ADMIN and CAP_NET_RAW (connect/disconnect scripts add routes and
+// As root: keeps only CAP_NET_ADMIN and CAP_NET_RAW (those of them it holds) (connect/disconnect scripts add routes and
 // firewall rules; nothing else in the server needs a capability after setup) in the effective,
 // permitted, inheritable and bounding sets, so neither the server nor the scripts it starts
 // can regain the rest (no CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_SYS_MODULE, ...). Also sets

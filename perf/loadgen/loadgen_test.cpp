@@ -1,7 +1,15 @@
 // Unit tests of ocm-loadgen's pure parts, fed with the server's own generators (lib/proto)
 // where they exist, so that a drift between the two sides fails here first.
 
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
 
 #include "auth_dialog.hpp"
 #include "http_response.hpp"
@@ -10,6 +18,7 @@
 #include "ocm/proto/http.hpp"
 #include "ocm/proto/tunnel_headers.hpp"
 #include "stats.hpp"
+#include "tls_client.hpp"
 #include "tunnel_params.hpp"
 
 namespace ocm::loadgen {
@@ -158,6 +167,66 @@ TEST(Stats, Percentile) {
   EXPECT_EQ(percentile({5, 1, 3, 2, 4}, 50), 3u);
   EXPECT_EQ(percentile({5, 1, 3, 2, 4}, 100), 5u);
   EXPECT_EQ(percentile({5, 1, 3, 2, 4}, 1), 1u);
+}
+
+// The CSTP client offers key shares like openconnect (P-256 and X25519), so the server's
+// choice, and its cost, is the one a real client causes.
+TEST(TlsClient, OffersP256AndX25519KeySharesLikeOpenconnect) {
+  auto ctx = TlsContext::create({});
+  ASSERT_TRUE(ctx.has_value());
+  for (int server_group : {WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1}) {
+    WOLFSSL_CTX* sctx = wolfSSL_CTX_new(wolfTLSv1_3_server_method());
+    ASSERT_NE(sctx, nullptr);
+    const std::string data = OCM_TEST_DATA_DIR;
+    ASSERT_EQ(wolfSSL_CTX_use_certificate_chain_file(sctx, (data + "/test-server.crt").c_str()), WOLFSSL_SUCCESS);
+    ASSERT_EQ(wolfSSL_CTX_use_PrivateKey_file(sctx, (data + "/test-server.key").c_str(), WOLFSSL_FILETYPE_PEM),
+              WOLFSSL_SUCCESS);
+    // A server that takes only this group: served from the first flight (no HelloRetryRequest)
+    // only if the client shared a key for it.
+    int groups[] = {server_group};
+    ASSERT_EQ(wolfSSL_CTX_set_groups(sctx, groups, 1), WOLFSSL_SUCCESS);
+    struct Pipe {
+      std::vector<uint8_t> bytes;
+    } to_server, to_client;
+    wolfSSL_CTX_SetIORecv(sctx, [](WOLFSSL*, char* buf, int sz, void* c) -> int {
+      auto* p = static_cast<Pipe*>(c);
+      if (p->bytes.empty()) {
+        return WOLFSSL_CBIO_ERR_WANT_READ;
+      }
+      int n = std::min<int>(sz, static_cast<int>(p->bytes.size()));
+      std::memcpy(buf, p->bytes.data(), static_cast<size_t>(n));
+      p->bytes.erase(p->bytes.begin(), p->bytes.begin() + n);
+      return n;
+    });
+    wolfSSL_CTX_SetIOSend(sctx, [](WOLFSSL*, char* buf, int sz, void* c) -> int {
+      static_cast<Pipe*>(c)->bytes.insert(static_cast<Pipe*>(c)->bytes.end(), buf, buf + sz);
+      return sz;
+    });
+    WOLFSSL* server = wolfSSL_new(sctx);
+    wolfSSL_SetIOReadCtx(server, &to_server);
+    wolfSSL_SetIOWriteCtx(server, &to_client);
+    TlsClient client(*ctx);
+    int flights = 0;
+    bool done = false;
+    for (int round = 0; round < 10 && !done; ++round) {
+      IoStatus st = client.handshake();
+      ASSERT_NE(st, IoStatus::kError) << client.last_error();
+      to_server.bytes.insert(to_server.bytes.end(), client.output().begin(), client.output().end());
+      if (!client.output().empty()) {
+        ++flights;
+      }
+      client.output().clear();
+      wolfSSL_accept(server);
+      client.push_input(to_client.bytes.data(), to_client.bytes.size());
+      to_client.bytes.clear();
+      done = st == IoStatus::kOk;
+    }
+    ASSERT_TRUE(done);
+    EXPECT_EQ(client.group(), server_group == WOLFSSL_ECC_X25519 ? "X25519" : "SECP256R1");
+    EXPECT_EQ(flights, 2);  // ClientHello, Finished: no second ClientHello after a retry request
+    wolfSSL_free(server);
+    wolfSSL_CTX_free(sctx);
+  }
 }
 
 }  // namespace

@@ -41,9 +41,10 @@ uint32_t Runner::traffic_target(const TunnelParams& p) const noexcept {
   return opt_.traffic_target != 0 ? opt_.traffic_target : (p.address & p.netmask) + 1;
 }
 
-void Runner::note_tls_version(const std::string& v) {
+void Runner::note_tls_version(const std::string& v, const std::string& group) {
   if (tls_version_.empty()) {
     tls_version_ = v;
+    tls_group_ = group;
   }
 }
 
@@ -194,6 +195,7 @@ int Runner::run() {
   sum.established_end = established_;
   sum.ramp_us = last_established_us_ > first_start_us_ ? last_established_us_ - first_start_us_ : 0;
   sum.tls_version = tls_version_;
+  sum.tls_group = tls_group_;
   sum.dtls_cipher = dtls_cipher_;
   std::fputs(stats_.text(sum).c_str(), stderr);
   std::fprintf(stderr, "  udp send drops %llu, tunnel packets that were not our echo replies %llu\n",

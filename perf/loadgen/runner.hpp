@@ -45,7 +45,7 @@ class Runner {
   std::span<uint8_t> read_buffer() noexcept { return read_buf_; }
   uint8_t* record_buffer() noexcept { return record_buf_.data(); }
   uint8_t* send_buffer() noexcept { return send_buf_.data(); }
-  void note_tls_version(const std::string& v);
+  void note_tls_version(const std::string& v, const std::string& group);
   void note_dtls_cipher(const std::string& c);
   void on_established(Session& s);
   void on_failed(Session& s, Session::State was, Failure f, const std::string& detail);
@@ -94,6 +94,7 @@ class Runner {
   uint64_t foreign_packets_ = 0;
   std::array<uint32_t, static_cast<size_t>(Failure::kCount)> logged_{};
   std::string tls_version_;
+  std::string tls_group_;
   std::string dtls_cipher_;
   bool finishing_ = false;
   bool interrupted_ = false;

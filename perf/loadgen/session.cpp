@@ -168,7 +168,7 @@ void Session::on_tls_bytes() {
     }
     uint64_t now = runner_.now_us();
     runner_.stats().latency(Phase::kTls, now - t_phase_);
-    runner_.note_tls_version(tls_->version());
+    runner_.note_tls_version(tls_->version(), tls_->group());
     enter(State::kAuth, now);
     http_.emplace(true);
     send_request(init_request(runner_.host_header(), cookies_.header_value()));

@@ -44,6 +44,7 @@ std::string Stats::json(const Summary& s) const {
   uint64_t rate_milli = s.ramp_us > 0 ? s.established_peak * 1000000000ULL / s.ramp_us : 0;
   w.field("connect_rate_milli_per_s", rate_milli);
   w.field("tls_version", s.tls_version);
+  w.field("tls_group", s.tls_group);
   w.field("dtls_cipher", s.dtls_cipher);
   w.key("latency_us").begin_object();
   for (size_t i = 0; i < latency_.size(); ++i) {
@@ -97,7 +98,8 @@ std::string Stats::text(const Summary& s) const {
                 s.sessions, s.established_peak, s.established_end, static_cast<unsigned long long>(failures_total()),
                 rate, static_cast<double>(s.ramp_us) / 1e6);
   out += line;
-  std::snprintf(line, sizeof line, "tls %s, dtls %s\n", s.tls_version.c_str(), s.dtls_cipher.c_str());
+  std::snprintf(line, sizeof line, "tls %s (%s), dtls %s\n", s.tls_version.c_str(), s.tls_group.c_str(),
+                s.dtls_cipher.c_str());
   out += line;
   for (size_t i = 0; i < latency_.size(); ++i) {
     std::snprintf(line, sizeof line, "  %-8s n=%-6zu p50 %8.2f ms  p90 %8.2f ms  p99 %8.2f ms  max %8.2f ms\n",

@@ -46,6 +46,7 @@ class Stats {
     uint32_t established_end = 0;
     uint64_t ramp_us = 0;  // first attempt to last establishment
     std::string tls_version;
+    std::string tls_group;  // key exchange group of the first session
     std::string dtls_cipher;
   };
   [[nodiscard]] std::string json(const Summary& s) const;

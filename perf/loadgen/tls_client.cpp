@@ -116,6 +116,11 @@ TlsClient::TlsClient(std::shared_ptr<TlsContext> ctx) : ctx_(std::move(ctx)) {
   }
   wolfSSL_SetIOReadCtx(ssl_, this);
   wolfSSL_SetIOWriteCtx(ssl_, this);
+  // TLS 1.3 key shares as openconnect 9 (GnuTLS 3.7) sends them: secp256r1 and x25519 (seen in
+  // its ClientHello). wolfSSL alone would share P-256 only, and the server's cost per
+  // handshake depends on which one it picks (perf/README.md).
+  wolfSSL_UseKeyShare(ssl_, WOLFSSL_ECC_SECP256R1);
+  wolfSSL_UseKeyShare(ssl_, WOLFSSL_ECC_X25519);
 }
 
 TlsClient::~TlsClient() { wolfSSL_free(ssl_); }
@@ -184,6 +189,11 @@ bool TlsClient::export_psk(std::span<uint8_t, 32> out) const {
 std::string TlsClient::version() const {
   const char* v = wolfSSL_get_version(ssl_);
   return v != nullptr ? v : "?";
+}
+
+std::string TlsClient::group() const {
+  const char* g = wolfSSL_get_curve_name(ssl_);
+  return g != nullptr ? g : "?";
 }
 
 // ---- DTLS ----------------------------------------------------------------------------------

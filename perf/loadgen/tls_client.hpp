@@ -64,6 +64,8 @@ class TlsClient {
   bool export_psk(std::span<uint8_t, 32> out) const;
   [[nodiscard]] const std::string& last_error() const noexcept { return last_error_; }
   [[nodiscard]] std::string version() const;
+  // Key exchange group the server chose (e.g. "X25519").
+  [[nodiscard]] std::string group() const;
 
  private:
   friend int tls_client_recv(WOLFSSL*, char*, int, void*);

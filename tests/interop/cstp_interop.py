@@ -409,6 +409,17 @@ case "$reason" in
       ip route replace "$a/$m" dev "$TUNDEV" || true
       i=$((i + 1))
     done
+    # IPv6 only when the server leased an address (ipv6_network); "addr/len" as announced.
+    if [ -n "$INTERNAL_IP6_NETMASK" ]; then
+      ip -6 addr add "$INTERNAL_IP6_NETMASK" dev "$TUNDEV" nodad 2>/dev/null || true
+      i=0
+      while [ "$i" -lt "${CISCO_IPV6_SPLIT_INC:-0}" ]; do
+        eval a=\\$CISCO_IPV6_SPLIT_INC_${i}_ADDR
+        eval m=\\$CISCO_IPV6_SPLIT_INC_${i}_MASKLEN
+        ip -6 route replace "$a/$m" dev "$TUNDEV" || true
+        i=$((i + 1))
+      done
+    fi
     ;;
 esac
 env > "$out.tmp" && mv "$out.tmp" "$out"

@@ -88,7 +88,11 @@ const char* xdp_stat_name(int stat) noexcept {
 Result<std::unique_ptr<XdpProgram>> XdpProgram::load(uint16_t dtls_port) {
   libbpf_set_print(libbpf_log);
   std::unique_ptr<XdpProgram> p(new XdpProgram());
-  LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "ocm_xdp");
+  // What LIBBPF_OPTS expands to, spelled out: its compound literal is C99/GNU, which clang's
+  // -Wpedantic rejects in C++.
+  bpf_object_open_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.object_name = "ocm_xdp";
   p->obj_ = bpf_object__open_mem(kOcmXdpObject, kOcmXdpObjectSize, &opts);
   if (p->obj_ == nullptr) {
     return make_error("af_xdp: cannot open the embedded XDP object: " + errno_text(errno));
@@ -150,7 +154,8 @@ Result<XdpAttachMode> XdpProgram::attach(const std::string& ifname, XdpModeChoic
   if (ifindex == 0) {
     return make_error("af_xdp: interface '" + ifname + "' does not exist");
   }
-  LIBBPF_OPTS(bpf_xdp_query_opts, query);
+  bpf_xdp_query_opts query{};  // LIBBPF_OPTS spelled out (see load())
+  query.sz = sizeof(query);
   if (int err = bpf_xdp_query(static_cast<int>(ifindex), 0, &query); err != 0) {
     return make_error("af_xdp: cannot query XDP state of " + ifname + ": " + errno_text(err));
   }
@@ -208,7 +213,9 @@ void XdpProgram::detach() noexcept {
     return;
   }
   // Only if it is still ours: an operator may have replaced it meanwhile.
-  LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = prog_fd_);
+  bpf_xdp_attach_opts opts{};  // LIBBPF_OPTS spelled out (see load())
+  opts.sz = sizeof(opts);
+  opts.old_prog_fd = prog_fd_;
   int err = bpf_xdp_detach(ifindex_, attach_flags_ | XDP_FLAGS_REPLACE, &opts);
   if (err != 0) {
     OCM_WARN("af_xdp: could not detach the XDP program from ifindex %d: %s", ifindex_, errno_text(err).c_str());

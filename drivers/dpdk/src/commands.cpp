@@ -12,6 +12,10 @@ const char* to_string(CommandKind kind) noexcept {
       return "mark_dtls_inactive";
     case CommandKind::kRelease:
       return "release";
+    case CommandKind::kSetRateLimit:
+      return "set_rate_limit";
+    case CommandKind::kAttachIpv6:
+      return "attach_ipv6";
     case CommandKind::kSendDatagram:
       return "send_datagram";
     case CommandKind::kSendPayload:

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "ocm/crypto/aead.hpp"
+#include "ocm/datapath/inner_packet.hpp"
 #include "ocm/datapath/pkt.hpp"
 #include "ocm/datapath/rings.hpp"
 
@@ -18,6 +19,8 @@ enum class CommandKind : uint8_t {
   kActivate,      // SessionTable::activate(slot, lease, peer, rx_key, tx_key, epoch, seq)
   kMarkInactive,  // SessionTable::mark_dtls_inactive(slot)
   kRelease,       // SessionTable::release(slot)
+  kSetRateLimit,  // SessionTable::set_rate_limit(slot, rx_rate, tx_rate)
+  kAttachIpv6,    // SessionTable::attach_ipv6(slot, lease6)
   kSendDatagram,  // data[0, len) as one UDP datagram to peer (DTLS handshake flight)
   kSendPayload,   // data[0, len) = type byte + payload, sealed for slot and sent to its peer
 };
@@ -33,6 +36,9 @@ struct Command {
   uint32_t slot = datapath::kNoSlot;
   uint32_t lease = 0;
   uint64_t first_tx_seq = 0;
+  uint64_t rx_rate = 0;  // kSetRateLimit: bytes/s, 0 = unlimited
+  uint64_t tx_rate = 0;
+  datapath::Ipv6Subnet lease6;  // kAttachIpv6: empty = none
   datapath::Peer peer;
   crypto::AeadKey rx_key;
   crypto::AeadKey tx_key;

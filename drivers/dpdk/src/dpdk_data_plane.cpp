@@ -111,6 +111,9 @@ struct DpdkDataPlane::Impl {
   std::unique_ptr<Worker> worker;
 
   // Slow path only.
+  // CSTP -> TUN packets never reach the lcore, and its buckets are the lcore's: the slow path
+  // polices them with its own copy of each slot's rx limit (sized with the slots at setup).
+  std::vector<datapath::TokenBucket> cstp_rx_limits;
   uint64_t command_ring_full = 0;
   uint64_t command_too_big = 0;
   uint64_t slow_tun_write_failures = 0;
@@ -388,6 +391,48 @@ Status DpdkDataPlane::mark_dtls_inactive(uint32_t slot) {
   c->slot = slot;
   impl_->commands.commit();
   return {};
+}
+
+Status DpdkDataPlane::set_rate_limit(uint32_t slot, uint64_t rx_bytes_per_second, uint64_t tx_bytes_per_second) {
+  if (slot >= impl_->slots()) {
+    return make_error("slot " + std::to_string(slot) + " out of range");
+  }
+  Command* c = impl_->reserve();
+  if (c == nullptr) {
+    return make_error("dpdk: command ring full");
+  }
+  c->kind = CommandKind::kSetRateLimit;
+  c->slot = slot;
+  c->rx_rate = rx_bytes_per_second;
+  c->tx_rate = tx_bytes_per_second;
+  impl_->commands.commit();
+  if (impl_->cstp_rx_limits.size() != impl_->slots()) {
+    impl_->cstp_rx_limits.resize(impl_->slots());
+  }
+  impl_->cstp_rx_limits[slot].set_rate(rx_bytes_per_second);
+  return {};
+}
+
+Status DpdkDataPlane::attach_ipv6(uint32_t slot, const datapath::Ipv6Subnet& lease) {
+  if (slot >= impl_->slots()) {
+    return make_error("slot " + std::to_string(slot) + " out of range");
+  }
+  Command* c = impl_->reserve();
+  if (c == nullptr) {
+    return make_error("dpdk: command ring full");
+  }
+  c->kind = CommandKind::kAttachIpv6;
+  c->slot = slot;
+  c->lease6 = lease;
+  impl_->commands.commit();
+  return {};
+}
+
+bool DpdkDataPlane::admit_cstp_rx(uint32_t slot, uint32_t bytes, uint64_t now_ns) noexcept {
+  if (slot >= impl_->cstp_rx_limits.size()) {
+    return true;  // no limit was ever set
+  }
+  return impl_->cstp_rx_limits[slot].take(bytes, now_ns);
 }
 
 void DpdkDataPlane::release(uint32_t slot) noexcept {

@@ -114,6 +114,12 @@ void Worker::apply(const Command& c) noexcept {
     case CommandKind::kRelease:
       sessions_.release(c.slot);
       break;
+    case CommandKind::kSetRateLimit:
+      result = sessions_.set_rate_limit(c.slot, c.rx_rate, c.tx_rate);
+      break;
+    case CommandKind::kAttachIpv6:
+      result = sessions_.attach_ipv6(c.slot, c.lease6);
+      break;
     case CommandKind::kSendDatagram:
     case CommandKind::kSendPayload: {
       rte_mbuf* m = rte_pktmbuf_alloc(pool_);
@@ -324,6 +330,15 @@ void Worker::send_records(PktBuf* const pkts[], uint16_t n) noexcept {
 // ---- TUN ------------------------------------------------------------------------------------------
 
 void Worker::write_tun(PktBuf* const pkts[], uint16_t n) noexcept {
+  if (settings_.tun_port != nullptr) {
+    uint16_t sent = settings_.tun_port->tx_burst(pkts, n);
+    stats_.add(Stat::kTunTx, sent);
+    if (sent < n) {
+      stats_.add(Stat::kTunWriteFailed, n - sent);
+      EthPort::free_bulk(pkts + sent, static_cast<uint16_t>(n - sent));
+    }
+    return;
+  }
   // TUN has no batched write: one write(2) per packet (kernel TUN writes are thread-safe, so
   // the slow path's CSTP writes may interleave).
   for (uint16_t i = 0; i < n; ++i) {
@@ -337,6 +352,16 @@ void Worker::write_tun(PktBuf* const pkts[], uint16_t n) noexcept {
 }
 
 bool Worker::poll_tun() noexcept {
+  if (settings_.tun_port != nullptr) {
+    std::array<PktBuf*, kBurst> rx{};
+    uint16_t n = settings_.tun_port->rx_burst(rx.data(), kBurst);
+    if (n == 0) {
+      return false;
+    }
+    stats_.add(Stat::kTunRx, n);
+    tun_in(rx.data(), n);
+    return true;
+  }
   std::array<rte_mbuf*, kBurst> m{};
   if (rte_pktmbuf_alloc_bulk(pool_, m.data(), kBurst) != 0) {
     stats_.add(Stat::kMbufExhausted);
@@ -368,12 +393,16 @@ bool Worker::poll_tun() noexcept {
     return false;
   }
   stats_.add(Stat::kTunRx, n);
+  tun_in(in.data(), n);
+  return true;
+}
+
+void Worker::tun_in(PktBuf* const pkts[], uint16_t n) noexcept {
   std::array<PktBuf*, kBurst> to_udp{};
   std::array<PktBuf*, kBurst> to_free{};
-  datapath::TunRxResult r = datapath::process_tun_rx(ctx_, in.data(), n, to_udp.data(), to_free.data());
+  datapath::TunRxResult r = datapath::process_tun_rx(ctx_, pkts, n, to_udp.data(), to_free.data());
   send_records(to_udp.data(), r.n_udp);
   EthPort::free_bulk(to_free.data(), r.n_free);
-  return true;
 }
 
 }  // namespace ocm::dpdk

@@ -71,6 +71,11 @@ struct WorkerSettings {
   uint32_t slots = 0;
   uint64_t hash_seed = 0;
   int tun_fd = -1;    // non-blocking, no virtio_net header
+  // When set, the TUN side is this DPDK port instead of tun_fd: it carries bare IP packets
+  // (net_tun, or ocm-perf-dpdk's net_ring/net_null ports), so inner packets move in bursts
+  // without a syscall each. Its mbufs must come with at least kFrameHeadroom of headroom
+  // (DPDK's default RTE_PKTMBUF_HEADROOM is the same 128) for the record and frame headers.
+  EthPort* tun_port = nullptr;
   int event_fd = -1;  // signalled when the rings to the slow path got something; -1 = none
 };
 
@@ -101,6 +106,8 @@ class Worker {
   [[nodiscard]] const datapath::Counters& counters() const noexcept { return counters_; }
   [[nodiscard]] const datapath::SessionTable& sessions() const noexcept { return sessions_; }
   [[nodiscard]] const NeighbourTable& neighbours() const noexcept { return neighbours_; }
+  // Lcore thread only: lets a benchmark or test seed next hops it has not sent frames from.
+  NeighbourTable& neighbours() noexcept { return neighbours_; }
   [[nodiscard]] uint32_t parked() const noexcept { return park_.size(); }
 
  private:
@@ -117,6 +124,8 @@ class Worker {
   // takes all n packets (sent or freed).
   void send_records(datapath::PktBuf* const pkts[], uint16_t n) noexcept;
   void write_tun(datapath::PktBuf* const pkts[], uint16_t n) noexcept;
+  // IP packets from the TUN side: route, seal, frame, send; takes all n packets.
+  void tun_in(datapath::PktBuf* const pkts[], uint16_t n) noexcept;
   [[nodiscard]] const datapath::MacAddr* next_hop(const datapath::Peer& peer) const noexcept;
   [[nodiscard]] uint64_t slow_path_pushes() const noexcept;
 

@@ -71,6 +71,45 @@ Status configure_interface(const TunSettings& s) {
   return {};
 }
 
+// struct in6_ifreq from <linux/ipv6.h>, which cannot be included next to <netinet/in.h>.
+struct In6Ifreq {
+  in6_addr addr;
+  uint32_t prefixlen;
+  int ifindex;
+};
+
+// SIOCSIFADDR on an AF_INET6 socket adds the address (the interface is up, so addrconf is
+// running); the kernel adds the on-link route for the prefix with it. TUN devices are NOARP, so
+// there is no duplicate address detection and the address is usable at once.
+Status configure_ipv6(const TunSettings& s) {
+  Fd sock(::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (sock.get() < 0) {
+    return make_error("socket(AF_INET6): " + errno_text() + " (is IPv6 disabled in the kernel?)");
+  }
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, s.name.c_str(), IFNAMSIZ - 1);
+  if (::ioctl(sock.get(), SIOCGIFINDEX, &ifr) < 0) {
+    return make_error("cannot find the index of " + s.name + ": " + errno_text());
+  }
+  Ipv6Addr server = s.network6->network;
+  server[15] = static_cast<uint8_t>(server[15] | 1);
+  In6Ifreq req{};
+  std::memcpy(&req.addr, server.data(), server.size());
+  req.prefixlen = s.network6->length;
+  req.ifindex = ifr.ifr_ifindex;
+  if (::ioctl(sock.get(), SIOCSIFADDR, &req) < 0 && errno != EEXIST) {
+    std::string why = errno_text();
+    if (errno == EACCES || errno == EPERM) {
+      why += " (needs CAP_NET_ADMIN)";
+    } else if (errno == ENODEV || errno == EADDRNOTAVAIL) {
+      why += " (is net.ipv6.conf." + s.name + ".disable_ipv6 set?)";
+    }
+    return make_error("cannot set IPv6 address " + format_ipv6_prefix(server, s.network6->length) + " on " + s.name +
+                      ": " + why);
+  }
+  return {};
+}
+
 // What the data plane does with TSO frames: TCP over IPv4 and IPv6, partial checksums. No
 // TUN_F_TSO_ECN (the kernel segments CWR frames itself), no UFO/USO (UDP is not coalesced).
 constexpr unsigned kTunOffloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
@@ -138,6 +177,11 @@ Result<TunDevice> TunDevice::open(const TunSettings& settings) {
   }
   if (auto st = configure_interface(settings); !st) {
     return st.error();
+  }
+  if (settings.network6) {
+    if (auto st = configure_ipv6(settings); !st) {
+      return st.error();
+    }
   }
   return dev;
 }

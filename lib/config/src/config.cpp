@@ -35,6 +35,9 @@ constexpr size_t kMaxDeviceNameLength = 15;
 // Below /8 the address pool gets absurdly large; /31 and /32 leave no address for a client.
 constexpr uint8_t kMinPoolPrefix = 8;
 constexpr uint8_t kMaxPoolPrefix = 30;
+// IPv6 pool: shorter than /16 is surely a typo; up to /120 leaves room for a few /128 leases.
+constexpr uint8_t kMinPool6Prefix = 16;
+constexpr uint8_t kMaxPool6Prefix = 120;
 // 576 is the IPv4 minimum every host must accept; 9000 is the common jumbo-frame ceiling.
 constexpr int64_t kMinMtu = 576;
 constexpr int64_t kMaxMtu = 9000;
@@ -139,6 +142,13 @@ void set_int(const Field& f, T& out, int64_t min, int64_t max = std::numeric_lim
   }
 }
 
+// Byte counts: unsigned in the Config, never negative in the file (TOML integers are signed).
+void set_u64(const Field& f, uint64_t& out, int64_t max) {
+  if (auto value = read_int(f, 0, max)) {
+    out = static_cast<uint64_t>(*value);
+  }
+}
+
 void set_seconds(const Field& f, Seconds& out, int64_t min) {
   if (auto value = read_int(f, min, kMaxSeconds)) {
     out = Seconds{*value};
@@ -224,8 +234,10 @@ constexpr std::array<EnumName<TlsVersion>, 2> kTlsVersions{{
     {"1.2", TlsVersion::kTls12},
     {"1.3", TlsVersion::kTls13},
 }};
-constexpr std::array<EnumName<AuthMethod>, 1> kAuthMethods{{
+constexpr std::array<EnumName<AuthMethod>, 3> kAuthMethods{{
     {"plain", AuthMethod::kPlain},
+    {"certificate", AuthMethod::kCertificate},
+    {"plain+certificate", AuthMethod::kPlainAndCertificate},
 }};
 constexpr std::array<EnumName<DtlsMode>, 3> kDtlsModes{{
     {"auto", DtlsMode::kAuto},
@@ -418,16 +430,77 @@ void read_ipv4_network(const Field& f, Config& c) {
   }
 }
 
+// An IPv6 prefix ("fd00::/64") with the same diagnoses as read_prefix.
+std::optional<Ipv6Prefix> read_prefix6(const Field& f, std::string_view text, uint8_t min_length, uint8_t max_length) {
+  auto slash = text.find('/');
+  std::optional<Ipv6Addr> addr;
+  std::optional<unsigned> length;
+  if (slash != std::string_view::npos) {
+    addr = parse_ipv6(text.substr(0, slash));
+    auto len_text = text.substr(slash + 1);
+    unsigned len = 0;
+    auto [ptr, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
+    if (!len_text.empty() && ec == std::errc{} && ptr == len_text.data() + len_text.size() && len <= 128) {
+      length = len;
+    }
+  }
+  if (!addr || !length) {
+    f.fail("expected an IPv6 prefix like fd00::/64, got " + quoted(text));
+    return std::nullopt;
+  }
+  if (*length < min_length || *length > max_length) {
+    f.fail("prefix length must be between " + std::to_string(min_length) + " and " + std::to_string(max_length) +
+           ", got " + std::to_string(*length));
+    return std::nullopt;
+  }
+  const auto len8 = static_cast<uint8_t>(*length);
+  Ipv6Addr masked = ipv6_masked(*addr, len8);
+  if (masked != *addr) {
+    f.fail("host bits are set in " + quoted(text) + "; did you mean " + quoted(format_ipv6_prefix(masked, len8)) +
+           "?");
+    return std::nullopt;
+  }
+  return Ipv6Prefix{*addr, len8};
+}
+
+void read_ipv6_network(const Field& f, Config& c) {
+  auto text = read_text(f, Text::kAny);
+  if (!text) {
+    return;
+  }
+  // Empty is the documented "no IPv6 inside the tunnel".
+  if (text->empty()) {
+    c.network.ipv6_network.reset();
+    return;
+  }
+  // Up to /120 so that a few /128 leases fit; the subnet count check is in validate().
+  if (auto prefix = read_prefix6(f, *text, kMinPool6Prefix, kMaxPool6Prefix)) {
+    c.network.ipv6_network = *prefix;
+  }
+}
+
 void read_routes(const Field& f, Config& c) {
   c.network.routes.clear();
+  c.network.routes6.clear();
   c.network.default_route = false;
   for_each_element(f, [&c](const Field& element) {
     auto text = read_text(element, Text::kAny);
     if (!text) {
       return;
     }
+    // ocserv: "default" is a full tunnel for every family the client gets an address of.
     if (*text == "default") {
       c.network.default_route = true;
+      return;
+    }
+    if (text->find(':') != std::string::npos) {
+      if (*text == "::/0") {
+        element.fail("use \"default\" for a full tunnel, not '::/0'");
+        return;
+      }
+      if (auto prefix = read_prefix6(element, *text, 1, 128)) {
+        c.network.routes6.push_back(*prefix);
+      }
       return;
     }
     // Pushing 0.0.0.0/0 as a split-include route is not how clients expect a full tunnel to be announced.
@@ -443,9 +516,18 @@ void read_routes(const Field& f, Config& c) {
 
 void read_dns_servers(const Field& f, Config& c) {
   c.network.dns_servers.clear();
+  c.network.dns_servers6.clear();
   for_each_element(f, [&c](const Field& element) {
     auto text = read_text(element, Text::kAny);
     if (!text) {
+      return;
+    }
+    if (text->find(':') != std::string::npos) {
+      if (auto addr6 = parse_ipv6(*text)) {
+        c.network.dns_servers6.push_back(*addr6);
+      } else {
+        element.fail("expected an IPv6 address like 2606:4700:4700::1111, got " + quoted(*text));
+      }
       return;
     }
     if (auto addr = parse_ipv4(*text)) {
@@ -578,15 +660,114 @@ constexpr KeySpec kCryptoKeys[] = {
     {"min_tls_version", [](const Field& f, Config& c) { set_enum(f, c.crypto.min_tls_version, kTlsVersions); }},
 };
 
+// "2.5.4.3": digits separated by single dots, at least two arcs; or ocserv's SAN(rfc822name).
+bool is_cert_oid(std::string_view text) {
+  if (text == "SAN(rfc822name)") {
+    return true;
+  }
+  if (text.empty() || text.front() == '.' || text.back() == '.' || text.find("..") != std::string_view::npos ||
+      text.find('.') == std::string_view::npos) {
+    return false;
+  }
+  return std::all_of(text.begin(), text.end(), [](char ch) { return (ch >= '0' && ch <= '9') || ch == '.'; });
+}
+
+void read_cert_oid(const Field& f, std::string& out, bool allow_empty) {
+  auto text = read_text(f, Text::kLine);
+  if (!text) {
+    return;
+  }
+  if ((text->empty() && allow_empty) || is_cert_oid(*text)) {
+    out = std::move(*text);
+    return;
+  }
+  f.fail("expected a dotted OID like \"2.5.4.3\" (CN) or \"SAN(rfc822name)\", got " + quoted(*text));
+}
+
+// Group names travel in XML forms, logs and file names (config_per_group): printable, no '/',
+// no brackets, not starting with '.'.
+bool is_group_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && name.front() != '.' &&
+         std::none_of(name.begin(), name.end(), [](char ch) {
+           return is_control(ch) || ch == '/' || ch == '[' || ch == ']' || ch == ',' || ch == ':';
+         });
+}
+
+void read_select_groups(const Field& f, Config& c) {
+  c.auth.select_groups.clear();
+  for_each_element(f, [&c](const Field& element) {
+    auto text = read_text(element, Text::kNonEmptyLine);
+    if (!text) {
+      return;
+    }
+    std::string_view view(*text);
+    SelectGroup group;
+    auto open = view.find('[');
+    if (open != std::string_view::npos) {
+      if (view.back() != ']' || open + 2 > view.size() - 1) {
+        element.fail("expected \"name\" or \"name[label]\", got " + quoted(view));
+        return;
+      }
+      group.label = std::string(view.substr(open + 1, view.size() - open - 2));
+      view = view.substr(0, open);
+    }
+    if (!is_group_name(view)) {
+      element.fail(quoted(view) + " is not a valid group name (1 to 64 printable characters, none of / [ ] , :)");
+      return;
+    }
+    group.name = std::string(view);
+    if (group.label.empty()) {
+      group.label = group.name;
+    }
+    for (const auto& other : c.auth.select_groups) {
+      if (other.name == group.name) {
+        element.fail("group " + quoted(group.name) + " is listed twice");
+        return;
+      }
+    }
+    c.auth.select_groups.push_back(std::move(group));
+  });
+}
+
+void read_config_dir(const Field& f, std::string& out) {
+  auto text = read_text(f, Text::kLine);
+  if (text && !text->empty() && text->front() != '/') {
+    f.fail("must be an absolute path (or \"\" for none), got " + quoted(*text));
+  } else if (text) {
+    out = std::move(*text);
+  }
+}
+
 constexpr KeySpec kAuthKeys[] = {
     {"method", [](const Field& f, Config& c) { set_enum(f, c.auth.method, kAuthMethods); }},
     {"passwd_file", [](const Field& f, Config& c) { set_text(f, c.auth.passwd_file, Text::kNonEmptyLine); }},
     {"max_password_tries", [](const Field& f, Config& c) { set_int(f, c.auth.max_password_tries, 1); }},
+    {"ca_file", [](const Field& f, Config& c) { set_text(f, c.auth.ca_file, Text::kLine); }},
+    {"crl_file", [](const Field& f, Config& c) { set_text(f, c.auth.crl_file, Text::kLine); }},
+    {"cert_user_oid", [](const Field& f, Config& c) { read_cert_oid(f, c.auth.cert_user_oid, false); }},
+    {"cert_group_oid", [](const Field& f, Config& c) { read_cert_oid(f, c.auth.cert_group_oid, true); }},
+    {"otp_file", [](const Field& f, Config& c) { set_text(f, c.auth.otp_file, Text::kLine); }},
+    {"select_groups", read_select_groups},
+    {"default_select_group",
+     [](const Field& f, Config& c) {
+       auto text = read_text(f, Text::kLine);
+       if (text && !text->empty() && !is_group_name(*text)) {
+         f.fail(quoted(*text) + " is not a valid group label (1 to 64 printable characters, none of / [ ] , :)");
+       } else if (text) {
+         c.auth.default_select_group = std::move(*text);
+       }
+     }},
+    {"auto_select_group", [](const Field& f, Config& c) { set_bool(f, c.auth.auto_select_group); }},
+    {"config_per_user", [](const Field& f, Config& c) { read_config_dir(f, c.auth.config_per_user); }},
+    {"config_per_group", [](const Field& f, Config& c) { read_config_dir(f, c.auth.config_per_group); }},
 };
 
 constexpr KeySpec kNetworkKeys[] = {
     {"device", read_device},
     {"ipv4_network", read_ipv4_network},
+    {"ipv6_network", read_ipv6_network},
+    {"ipv6_subnet_prefix",
+     [](const Field& f, Config& c) { set_int(f, c.network.ipv6_subnet_prefix, kMinPool6Prefix + 1, 128); }},
     {"routes", read_routes},
     {"dns_servers", read_dns_servers},
     {"split_dns", read_split_dns},
@@ -594,8 +775,29 @@ constexpr KeySpec kNetworkKeys[] = {
     {"mtu", [](const Field& f, Config& c) { set_int(f, c.network.mtu, kMinMtu, kMaxMtu); }},
 };
 
+void read_ban_exempt(const Field& f, Config& c) {
+  c.security.ban_exempt.clear();
+  for_each_element(f, [&c](const Field& element) {
+    if (auto text = read_text(element, Text::kAny)) {
+      if (auto prefix = read_prefix(element, *text, 0, 32)) {
+        c.security.ban_exempt.push_back(*prefix);
+      }
+    }
+  });
+}
+
+// 10 Gbit/s in bytes: far above what one session can carry, and keeps the token bucket's
+// nanosecond arithmetic (bytes x 1e9) inside 64 bits (lib/datapath rate_limit.hpp).
+constexpr int64_t kMaxRateLimit = int64_t{1250} * 1000 * 1000;
+
 constexpr KeySpec kSecurityKeys[] = {
     {"max_ban_score", [](const Field& f, Config& c) { set_int(f, c.security.max_ban_score, 0); }},
+    {"ban_reset_time", [](const Field& f, Config& c) { set_seconds(f, c.security.ban_reset_time, 1); }},
+    {"ban_time", [](const Field& f, Config& c) { set_seconds(f, c.security.ban_time, 1); }},
+    {"ban_points_wrong_password",
+     [](const Field& f, Config& c) { set_int(f, c.security.ban_points_wrong_password, 0); }},
+    {"ban_points_connection", [](const Field& f, Config& c) { set_int(f, c.security.ban_points_connection, 0); }},
+    {"ban_exempt", read_ban_exempt},
 };
 
 constexpr KeySpec kSessionKeys[] = {
@@ -605,6 +807,11 @@ constexpr KeySpec kSessionKeys[] = {
     {"dpd", [](const Field& f, Config& c) { set_seconds(f, c.session.dpd, 1); }},
     {"keepalive", [](const Field& f, Config& c) { set_seconds(f, c.session.keepalive, 1); }},
     {"idle_timeout", [](const Field& f, Config& c) { set_seconds(f, c.session.idle_timeout, 0); }},
+    {"session_timeout", [](const Field& f, Config& c) { set_seconds(f, c.session.session_timeout, 0); }},
+    {"rx_rate_limit", [](const Field& f, Config& c) { set_u64(f, c.session.rx_rate_limit, kMaxRateLimit); }},
+    {"tx_rate_limit", [](const Field& f, Config& c) { set_u64(f, c.session.tx_rate_limit, kMaxRateLimit); }},
+    {"quota_bytes",
+     [](const Field& f, Config& c) { set_u64(f, c.session.quota_bytes, std::numeric_limits<int64_t>::max()); }},
     {"predictable_ips", [](const Field& f, Config& c) { set_bool(f, c.session.predictable_ips); }},
     {"connect_script", [](const Field& f, Config& c) { read_script(f, c.session.connect_script); }},
     {"disconnect_script", [](const Field& f, Config& c) { read_script(f, c.session.disconnect_script); }},
@@ -753,6 +960,46 @@ void read_document(const toml::table& root, Context& ctx) {
   }
 }
 
+// IPv6 keys that only make sense together (ipv6_network, ipv6_subnet_prefix, IPv6 routes/DNS).
+template <typename Line>
+void validate_ipv6(Context& ctx, const Line& line) {
+  const NetworkConfig& n = ctx.config.network;
+  auto fail = [&](const char* key, std::string why) {
+    ctx.errors.push_back(ConfigError{key, line(key), std::move(why)});
+  };
+  if (!n.ipv6_network) {
+    if (ctx.lines.count("network.ipv6_subnet_prefix") != 0) {
+      fail("network.ipv6_subnet_prefix", "needs network.ipv6_network (there is no IPv6 pool to cut subnets from)");
+    }
+    if (!n.routes6.empty()) {
+      fail("network.routes", "IPv6 routes need network.ipv6_network (clients get no IPv6 address to use them)");
+    }
+    if (!n.dns_servers6.empty()) {
+      fail("network.dns_servers", "IPv6 DNS servers need network.ipv6_network (clients get no IPv6 address)");
+    }
+    return;
+  }
+  const auto& pool6 = *n.ipv6_network;
+  if (n.ipv6_subnet_prefix <= pool6.length) {
+    fail("network.ipv6_subnet_prefix", "must be longer than the ipv6_network prefix /" + std::to_string(pool6.length) +
+                                           ", got " + std::to_string(n.ipv6_subnet_prefix));
+    return;
+  }
+  // The subnet index is the IPv4 pool index, so every IPv4 lease needs a subnet of its own.
+  const unsigned subnet_bits = n.ipv6_subnet_prefix - pool6.length;
+  const unsigned ipv4_bits = 32u - n.ipv4_network.length;
+  if (subnet_bits < ipv4_bits) {
+    fail("network.ipv6_network",
+         format_ipv6_prefix(pool6.network, pool6.length) + " holds 2^" + std::to_string(subnet_bits) + " /" +
+             std::to_string(n.ipv6_subnet_prefix) + " subnets, fewer than the 2^" + std::to_string(ipv4_bits) +
+             " addresses of ipv4_network; use a shorter ipv6_network or a longer ipv6_subnet_prefix");
+  }
+  // The kernel disables IPv6 on links with an MTU below the IPv6 minimum (RFC 8200).
+  if (n.mtu < 1280) {
+    fail("network.mtu", "must be at least 1280 with ipv6_network (the IPv6 minimum MTU), got " + std::to_string(n.mtu));
+  }
+}
+
 // Checks that need the whole Config rather than one value. Runs after reading, so it uses recorded lines.
 void validate(Context& ctx) {
   const Config& c = ctx.config;
@@ -763,6 +1010,38 @@ void validate(Context& ctx) {
   auto missing = [&](const char* key, const char* why) {
     ctx.errors.push_back(ConfigError{key, line("datapath.driver"), why});
   };
+  if (c.auth.uses_certificate() && c.auth.ca_file.empty()) {
+    ctx.errors.push_back(ConfigError{"auth.ca_file", line("auth.method"),
+                                     "is required with a certificate method (the CA that signs client certificates)"});
+  }
+  if (!c.auth.uses_certificate()) {
+    // Certificate settings without a certificate method would look active and do nothing.
+    const std::pair<const char*, const std::string*> cert_keys[] = {
+        {"auth.ca_file", &c.auth.ca_file}, {"auth.crl_file", &c.auth.crl_file},
+        {"auth.cert_group_oid", &c.auth.cert_group_oid}};
+    for (const auto& [key, value] : cert_keys) {
+      if (!value->empty()) {
+        ctx.errors.push_back(ConfigError{key, line(key), "needs method = \"certificate\" or \"plain+certificate\""});
+      }
+    }
+  }
+  if (!c.auth.otp_file.empty() && !c.auth.uses_password()) {
+    // The code is the second factor after a password; certificate-only logins have no form.
+    ctx.errors.push_back(ConfigError{"auth.otp_file", line("auth.otp_file"),
+                                     "needs a password method (\"plain\" or \"plain+certificate\")"});
+  }
+  if (c.auth.cert_group_oid == "SAN(rfc822name)") {
+    ctx.errors.push_back(ConfigError{"auth.cert_group_oid", line("auth.cert_group_oid"),
+                                     "must be a subject attribute OID such as \"2.5.4.11\" (OU)"});
+  }
+  if (!c.auth.default_select_group.empty()) {
+    for (const auto& g : c.auth.select_groups) {
+      if (g.label == c.auth.default_select_group) {
+        ctx.errors.push_back(ConfigError{"auth.default_select_group", line("auth.default_select_group"),
+                                         "'" + g.label + "' is already the label of a select_groups entry"});
+      }
+    }
+  }
   if (c.datapath.driver == Driver::kAfXdp && c.datapath.af_xdp.interface.empty()) {
     missing("datapath.af_xdp.interface", "is required with driver = \"af_xdp\" (the interface clients reach)");
   }
@@ -775,6 +1054,7 @@ void validate(Context& ctx) {
       missing("datapath.dpdk.address", "is required with driver = \"dpdk\" (the appliance's address, e.g. \"203.0.113.1/24\")");
     }
   }
+  validate_ipv6(ctx, line);
   // A wrong gateway is wrong whichever driver is selected today.
   const DpdkConfig& d = c.datapath.dpdk;
   if (d.address.address != 0 && d.gateway != 0) {

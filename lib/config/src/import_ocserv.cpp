@@ -1,10 +1,12 @@
 #include "ocm/config/import_ocserv.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <map>
 #include <optional>
 
 #include "ocm/base/ipv4.hpp"
+#include "ocm/base/ipv6.hpp"
 
 namespace ocm::config {
 namespace {
@@ -63,11 +65,65 @@ std::vector<Entry> read_entries(std::string_view text) {
   return out;
 }
 
-// TOML basic string: quotes, backslashes and control characters escaped.
+// Length of the well-formed UTF-8 sequence (RFC 3629) at the start of non-empty `s`, or 0.
+size_t utf8_length(std::string_view s) noexcept {
+  auto b0 = static_cast<unsigned char>(s[0]);
+  if (b0 < 0x80) {
+    return 1;
+  }
+  size_t len = (b0 & 0xE0) == 0xC0 ? 2 : (b0 & 0xF0) == 0xE0 ? 3 : (b0 & 0xF8) == 0xF0 ? 4 : 0;
+  if (len == 0 || s.size() < len) {
+    return 0;
+  }
+  uint32_t cp = b0 & (0x7Fu >> len);
+  for (size_t i = 1; i < len; ++i) {
+    auto b = static_cast<unsigned char>(s[i]);
+    if ((b & 0xC0) != 0x80) {
+      return 0;
+    }
+    cp = (cp << 6) | (b & 0x3Fu);
+  }
+  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return 0;
+  }
+  return len;
+}
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+// A TOML document must be UTF-8 and a comment may hold no control character but tab, while an
+// ocserv.conf may be in Latin-1 or hold any byte: such bytes become U+FFFD so the output parses.
+std::string comment_text(std::string_view s) {
+  std::string out;
+  while (!s.empty()) {
+    auto u = static_cast<unsigned char>(s.front());
+    size_t len = utf8_length(s);
+    if (len == 0 || (u < 0x20 && u != '\t') || u == 0x7f) {
+      out += kReplacement;
+      len = 1;
+    } else {
+      out.append(s.substr(0, len));
+    }
+    s.remove_prefix(len);
+  }
+  return out;
+}
+
+// TOML basic string: quotes, backslashes and control characters escaped; bytes that are not
+// UTF-8 become U+FFFD (see comment_text).
 std::string toml_string(std::string_view s) {
   std::string out = "\"";
-  for (char c : s) {
+  while (!s.empty()) {
+    const char c = s.front();
     auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80) {
+      size_t len = utf8_length(s);
+      out += len == 0 ? kReplacement : s.substr(0, len);
+      s.remove_prefix(len == 0 ? 1 : len);
+      continue;
+    }
+    s.remove_prefix(1);
     if (c == '"' || c == '\\') {
       out += '\\';
       out += c;
@@ -189,6 +245,10 @@ struct Lists {
   std::string network;  // ipv4-network as written
   std::string netmask;  // ipv4-netmask
   uint32_t network_line = 0;
+  bool ipv6_network = false;
+  // IPv6 routes and DNS servers: valid only with ipv6-network (ocserv ignores them without it),
+  // so they are kept apart until all lines are read.
+  std::vector<Entry> ipv6_entries;
 };
 
 struct Ctx {
@@ -284,6 +344,18 @@ constexpr Mapping kMappings[] = {
        c.lists.network_line = e.line;
        return {};
      }},
+    {"ipv6-network",
+     [](const Entry& e, Ctx& c) -> std::string {
+       auto prefix6 = parse_ipv6_prefix(e.value);
+       if (!prefix6) {
+         return "not an IPv6 prefix with host bits zero";
+       }
+       c.out.set("network", "ipv6_network", toml_string(format_ipv6_prefix(prefix6->network, prefix6->length)));
+       c.lists.ipv6_network = true;
+       return {};
+     }},
+    {"ipv6-subnet-prefix",
+     [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "network", "ipv6_subnet_prefix", 17, 128); }},
     {"ipv4-netmask",
      [](const Entry& e, Ctx& c) -> std::string {
        c.lists.netmask = e.value;
@@ -291,13 +363,22 @@ constexpr Mapping kMappings[] = {
      }},
     {"route",
      [](const Entry& e, Ctx& c) -> std::string {
-       if (e.value == "default" || e.value == "0.0.0.0/0" || e.value == "0.0.0.0/0.0.0.0") {
+       if (e.value == "default" || e.value == "0.0.0.0/0" || e.value == "0.0.0.0/0.0.0.0" || e.value == "::/0") {
          c.lists.routes.emplace_back("default");
+         return {};
+       }
+       if (e.value.find(':') != std::string::npos) {
+         auto prefix6 = parse_ipv6_prefix(e.value);
+         if (!prefix6) {
+           return "not an IPv6 prefix with host bits zero";
+         }
+         c.lists.routes.push_back(format_ipv6_prefix(prefix6->network, prefix6->length));
+         c.lists.ipv6_entries.push_back(e);
          return {};
        }
        auto cidr = to_cidr(e.value);
        if (!cidr) {
-         return "not an IPv4 route (IPv6 inside the tunnel is not supported yet)";
+         return "not an IPv4 or IPv6 route";
        }
        c.lists.routes.push_back(*cidr);
        return {};
@@ -305,7 +386,10 @@ constexpr Mapping kMappings[] = {
     {"dns",
      [](const Entry& e, Ctx& c) -> std::string {
        if (!parse_ipv4(e.value)) {
-         return "only IPv4 DNS servers are supported";
+         if (!parse_ipv6(e.value)) {
+           return "not an IPv4 or IPv6 address";
+         }
+         c.lists.ipv6_entries.push_back(e);
        }
        c.lists.dns.push_back(e.value);
        return {};
@@ -363,7 +447,7 @@ ImportResult import_ocserv(std::string_view ocserv_conf, std::string_view source
   Lists& lists = ctx.lists;
   std::string comments;
   auto unsupported = [&](const Entry& e, const std::string& why) {
-    comments += "# unsupported: " + e.key + " = " + e.raw + (why.empty() ? "" : "  (" + why + ")") + "\n";
+    comments += comment_text("# unsupported: " + e.key + " = " + e.raw + (why.empty() ? "" : "  (" + why + ")")) + "\n";
     result.unsupported.push_back("line " + std::to_string(e.line) + ": " + e.key + " = " + e.raw +
                                  (why.empty() ? "" : " (" + why + ")"));
   };
@@ -377,7 +461,7 @@ ImportResult import_ocserv(std::string_view ocserv_conf, std::string_view source
       ignored = ignored || e.key == k;
     }
     if (ignored) {
-      comments += "# ignored: " + e.key + " = " + e.raw + "  (no worker processes to isolate)\n";
+      comments += comment_text("# ignored: " + e.key + " = " + e.raw + "  (no worker processes to isolate)") + "\n";
       result.notes.push_back(e.key + ": ignored (ocserv-modern has no per-user worker processes)");
       continue;
     }
@@ -412,6 +496,17 @@ ImportResult import_ocserv(std::string_view ocserv_conf, std::string_view source
       Entry e{"ipv4-network", lists.network, lists.network + (lists.netmask.empty() ? "" : " / " + lists.netmask),
               lists.network_line};
       unsupported(e, "not a valid IPv4 network with its netmask");
+    }
+  }
+  if (!lists.ipv6_network) {
+    // Without a pool the IPv6 entries would make the converted file invalid; list them instead.
+    for (const Entry& e : lists.ipv6_entries) {
+      auto& list = e.key == "route" ? lists.routes : lists.dns;
+      std::erase(list, e.key == "route" ? format_ipv6_prefix(parse_ipv6_prefix(e.value)->network,
+                                                             parse_ipv6_prefix(e.value)->length)
+                                        : e.value);
+      --result.converted;
+      unsupported(e, "IPv6 needs ipv6-network");
     }
   }
   if (!lists.routes.empty()) {

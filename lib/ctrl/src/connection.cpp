@@ -11,6 +11,7 @@
 #include "ocm/proto/dtls_suites.hpp"
 #include "ocm/proto/tunnel_headers.hpp"
 #include "ocm/session/cookie.hpp"
+#include "client_cert.hpp"
 #include "server_impl.hpp"
 
 namespace ocm::ctrl {
@@ -25,6 +26,9 @@ constexpr size_t kMaxPendingPlaintext = 64 * 1024;
 constexpr auto kCloseGrace = std::chrono::seconds(3);
 // Plaintext of one TLS record is at most 16 KiB.
 constexpr size_t kRecordPlaintextMax = 16384;
+
+// First byte of a server DISCONNECT payload that carries a reason (quota, session timeout).
+constexpr uint8_t kServerDisconnectCode = 0x01;
 
 constexpr std::string_view kExpiredCookieAttrs = "; expires=Thu, 01 Jan 1970 22:00:00 GMT; path=/; Secure; HttpOnly";
 
@@ -63,6 +67,7 @@ struct PasswordWork {
   std::shared_ptr<const auth::PasswdFile> passwd;
   std::string username;
   std::string password;
+  bool force_fail = false;  // the outcome is decided already; crypt runs for equal timing
   bool ok = false;
 };
 
@@ -257,7 +262,73 @@ void Connection::send_username_form() {
                 {{"Set-Cookie", "webvpncontext=" + std::string(kExpiredCookieAttrs)},
                  {"Content-Type", "text/xml"},
                  {"X-Transcend-Version", "1"}},
-                proto::username_form_xml(server_.config->server.pre_login_banner), false);
+                proto::group_form_xml(server_.config->server.pre_login_banner, true, group_options()), false);
+}
+
+std::vector<proto::GroupOption> Connection::group_options() const {
+  const auto& auth = server_.config->auth;
+  std::vector<proto::GroupOption> out;
+  auto add = [&out](const std::string& value, const std::string& label) {
+    for (const auto& o : out) {
+      if (o.value == value) {
+        return;
+      }
+    }
+    out.push_back({value, label});
+  };
+  for (const auto& g : auth.select_groups) {
+    add(g.name, g.label);
+  }
+  if (auth.auto_select_group) {
+    // Every group some user of the passwd file belongs to (ocserv's auto-select-group).
+    std::vector<std::string> all;
+    for (const auto& entry : server_.passwd->entries()) {
+      all.insert(all.end(), entry.groups.begin(), entry.groups.end());
+    }
+    std::sort(all.begin(), all.end());
+    for (const auto& g : all) {
+      add(g, g);
+    }
+  }
+  for (const auto& g : cert_groups_) {
+    add(g, g);
+  }
+  if (!out.empty() && !auth.default_select_group.empty()) {
+    add(auth.default_select_group, auth.default_select_group);
+  }
+  // The client's current choice goes first: Cisco clients and openconnect take the first
+  // option as the selected one (protocol.md §2.4).
+  if (group_chosen_) {
+    const std::string& shown = chosen_group_.empty() ? auth.default_select_group : chosen_group_;
+    auto it = std::find_if(out.begin(), out.end(), [&](const proto::GroupOption& o) { return o.value == shown; });
+    if (it != out.end()) {
+      std::rotate(out.begin(), it, it + 1);
+    }
+  }
+  return out;
+}
+
+bool Connection::resolve_group(std::string_view value, std::string& group) const {
+  const auto& auth = server_.config->auth;
+  if (!auth.default_select_group.empty() && value == auth.default_select_group) {
+    group.clear();  // "my default group"
+    return true;
+  }
+  // Values first; then labels, which some AnyConnect versions send instead (ocserv maps them).
+  auto options = group_options();
+  for (const auto& o : options) {
+    if (o.value == value) {
+      group = o.value;
+      return true;
+    }
+  }
+  for (const auto& o : options) {
+    if (o.label == value) {
+      group = o.value;
+      return true;
+    }
+  }
+  return false;
 }
 
 void Connection::send_password_form(std::string_view message) {
@@ -270,7 +341,16 @@ void Connection::send_password_form(std::string_view message) {
                                     "; Secure; HttpOnly"},
                  {"Content-Type", "text/xml"},
                  {"X-Transcend-Version", "1"}},
-                proto::password_form_xml(message), false);
+                auth_state_ == AuthState::kNeedOtp ? proto::otp_form_xml(message) : proto::password_form_xml(message),
+                false);
+}
+
+void Connection::refuse_login(const char* why) {
+  ++server_.stats.auth_failures;
+  OCM_INFO("conn#%lu %s: login refused for user '%s': %s", static_cast<unsigned long>(id_), peer_.c_str(),
+           username_.c_str(), why);
+  auth_state_ = AuthState::kInitial;
+  send_response(401, "Authentication failed", {}, {}, true);
 }
 
 void Connection::handle_auth_post(const proto::HttpRequest& request) {
@@ -278,6 +358,45 @@ void Connection::handle_auth_post(const proto::HttpRequest& request) {
   if (!fields) {
     OCM_INFO("conn#%lu %s: malformed auth body", static_cast<unsigned long>(id_), peer_.c_str());
     send_response(400, "Bad Request", {}, {}, true);
+    return;
+  }
+  const auto& auth = server_.config->auth;
+  if (auth.uses_certificate() && !cert_user_) {
+    // The handshake verified any certificate the client presented (CA, CRL); read who it names.
+    auto id = peer_identity(tls_->native(), auth.cert_user_oid, auth.cert_group_oid);
+    if (!id) {
+      ++server_.stats.auth_failures;
+      OCM_INFO("conn#%lu %s: certificate login refused: %s", static_cast<unsigned long>(id_), peer_.c_str(),
+               id.error().message.c_str());
+      send_response(401, id.error().message == "no client certificate" ? "No certificate" : "Could not read certificate",
+                    {}, {}, true);
+      return;
+    }
+    cert_user_ = id->username;
+    cert_groups_ = id->groups;
+  }
+  if (fields->group_select && auth_state_ != AuthState::kNeedOtp) {
+    std::string group;
+    if (!resolve_group(*fields->group_select, group)) {
+      username_ = fields->username.value_or(username_);
+      refuse_login("unknown group selected");
+      return;
+    }
+    chosen_group_ = std::move(group);
+    group_chosen_ = true;
+  }
+  if (auth_state_ == AuthState::kNeedOtp) {
+    if (fields->password) {
+      check_otp(std::move(*fields->password));
+    } else {
+      send_password_form("Please enter your OTP password.");
+    }
+    return;
+  }
+  if (auth.method == config::AuthMethod::kCertificate) {
+    // ocserv: with a valid certificate the first POST gets the complete document, no form.
+    username_ = *cert_user_;
+    complete_login(cert_groups_);
     return;
   }
   if (fields->username) {
@@ -306,13 +425,20 @@ void Connection::start_password_check(std::string password) {
   work->passwd = server_.passwd;
   work->username = username_;
   work->password = std::move(password);
+  // plain+certificate: the password must be that of the certificate's user. A mismatch still
+  // costs the crypt call, so it looks like any wrong password.
+  work->force_fail = cert_user_.has_value() && *cert_user_ != username_;
+  if (work->force_fail) {
+    OCM_INFO("conn#%lu %s: user '%s' typed with a certificate for '%s'", static_cast<unsigned long>(id_),
+             peer_.c_str(), username_.c_str(), cert_user_->c_str());
+  }
   auth_in_flight_ = true;
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp));
   uv_queue_work(
       &server_.loop, &work->req,
       [](uv_work_t* req) {
         auto* w = static_cast<PasswordWork*>(req->data);
-        w->ok = auth::verify_user(*w->passwd, w->username, w->password);
+        w->ok = auth::verify_user(*w->passwd, w->username, w->password) && !w->force_fail;
         secure_zero(w->password.data(), w->password.size());
       },
       [](uv_work_t* req, int status) {
@@ -337,29 +463,25 @@ void Connection::on_auth_done(bool ok) {
         *buf = uv_buf_init(impl->read_buffer.data(), impl->read_buffer.size());
       },
       [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) { static_cast<Connection*>(s->data)->on_read(nread, buf); });
-  if (ok) {
-    ++server_.stats.auth_successes;
+  if (ok && server_.otp != nullptr) {
+    // Second factor: the password alone logs nobody in (a user without a token fails there).
+    auth_state_ = AuthState::kNeedOtp;
+    otp_tries_ = 0;
+    send_password_form("Please enter your OTP password.");
+  } else if (ok) {
     const auth::PasswdEntry* entry = server_.passwd->find(username_);
-    std::string group = entry != nullptr && !entry->groups.empty() ? entry->groups.front() : std::string();
-    auto& s = server_.sessions.create(username_, group, Clock::now());
-    auto cookie = session::encode_cookie(s.cookie);
-    OCM_INFO("conn#%lu %s: user '%s' authenticated (session %u)", static_cast<unsigned long>(id_), peer_.c_str(),
-             username_.c_str(), s.id);
-    auth_state_ = AuthState::kInitial;
-    send_response(200, "OK",
-                  {{"Connection", "Keep-Alive"},
-                   {"Content-Type", "text/xml"},
-                   {"X-Transcend-Version", "1"},
-                   {"Set-Cookie", "webvpncontext=" + cookie + "; Secure; HttpOnly"},
-                   {"Set-Cookie", "webvpn=" + cookie + "; Secure; HttpOnly"},
-                   {"Set-Cookie", "webvpnc=" + std::string(kExpiredCookieAttrs)}},
-                  proto::auth_complete_xml(server_.config->server.banner), false);
+    std::vector<std::string> groups = entry != nullptr ? entry->groups : std::vector<std::string>{};
+    groups.insert(groups.end(), cert_groups_.begin(), cert_groups_.end());
+    complete_login(groups);
   } else {
     ++server_.stats.auth_failures;
     ++password_tries_;
     OCM_INFO("conn#%lu %s: login failed for user '%s' (attempt %u)", static_cast<unsigned long>(id_), peer_.c_str(),
              username_.c_str(), password_tries_);
-    if (password_tries_ >= server_.config->auth.max_password_tries) {
+    // A wrong password banning the address also ends this connection: no more guesses on it.
+    bool banned = server_.add_ban_points(peer_ipv4(&tcp), server_.bans.policy().points_wrong_password,
+                                         "wrong passwords");
+    if (banned || password_tries_ >= server_.config->auth.max_password_tries) {
       send_response(401, "Authentication failed", {}, {}, true);
     } else {
       send_password_form("Login failed.\nPlease enter your password.");
@@ -372,6 +494,87 @@ void Connection::on_auth_done(bool ok) {
   }
   // Records that arrived while reading was stopped are still inside wolfSSL's input.
   drive_tls();
+}
+
+void Connection::check_otp(std::string code) {
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  auto verdict = server_.otp_verifier.verify(*server_.otp, username_, code, static_cast<uint64_t>(now.count()));
+  secure_zero(code.data(), code.size());
+  if (verdict == auth::OtpVerifier::Verdict::kOk) {
+    const auth::PasswdEntry* entry = server_.passwd->find(username_);
+    std::vector<std::string> groups = entry != nullptr ? entry->groups : std::vector<std::string>{};
+    groups.insert(groups.end(), cert_groups_.begin(), cert_groups_.end());
+    complete_login(groups);
+    return;
+  }
+  ++server_.stats.auth_failures;
+  ++otp_tries_;
+  const char* why = verdict == auth::OtpVerifier::Verdict::kReused    ? "code already used"
+                    : verdict == auth::OtpVerifier::Verdict::kNoToken ? "user has no OTP token in otp_file"
+                                                                      : "wrong code";
+  OCM_INFO("conn#%lu %s: OTP failed for user '%s' (%s, attempt %u)", static_cast<unsigned long>(id_), peer_.c_str(),
+           username_.c_str(), why, otp_tries_);
+  bool banned = server_.add_ban_points(peer_ipv4(&tcp), server_.bans.policy().points_wrong_password, "wrong OTP codes");
+  if (banned || otp_tries_ >= server_.config->auth.max_password_tries ||
+      verdict == auth::OtpVerifier::Verdict::kNoToken) {
+    auth_state_ = AuthState::kInitial;
+    send_response(401, "Authentication failed", {}, {}, true);
+  } else {
+    send_password_form("Login failed.\nPlease enter your OTP password.");
+  }
+}
+
+void Connection::complete_login(const std::vector<std::string>& member_of) {
+  std::string group;
+  if (group_chosen_ && !chosen_group_.empty()) {
+    // ocserv: choosing a group you are not a member of fails after the credentials.
+    if (std::find(member_of.begin(), member_of.end(), chosen_group_) == member_of.end()) {
+      refuse_login(("not a member of group '" + chosen_group_ + "'").c_str());
+      return;
+    }
+    group = chosen_group_;
+  } else if (!member_of.empty()) {
+    group = member_of.front();  // default group: the first one (passwd entry, then certificate)
+  }
+  ++server_.stats.auth_successes;
+  auto& s = server_.sessions.create(username_, group, Clock::now());
+  auto cookie = session::encode_cookie(s.cookie);
+  OCM_INFO("conn#%lu %s: user '%s' authenticated%s%s (session %u)", static_cast<unsigned long>(id_), peer_.c_str(),
+           username_.c_str(), group.empty() ? "" : " in group ", group.c_str(), s.id);
+  auth_state_ = AuthState::kInitial;
+  send_response(200, "OK",
+                {{"Connection", "Keep-Alive"},
+                 {"Content-Type", "text/xml"},
+                 {"X-Transcend-Version", "1"},
+                 {"Set-Cookie", "webvpncontext=" + cookie + "; Secure; HttpOnly"},
+                 {"Set-Cookie", "webvpn=" + cookie + "; Secure; HttpOnly"},
+                 {"Set-Cookie", "webvpnc=" + std::string(kExpiredCookieAttrs)}},
+                proto::auth_complete_xml(server_.config->server.banner), false);
+}
+
+Result<config::UserConfig> Connection::load_user_config(const session::Session& s) const {
+  const auto& auth = server_.config->auth;
+  config::UserConfig merged;
+  // Group first, then the user's own file wins key by key (doc/operators.md).
+  if (!auth.config_per_group.empty() && !s.group.empty()) {
+    auto group = config::load_user_config(auth.config_per_group, s.group);
+    if (!group) {
+      return group.error();
+    }
+    if (*group) {
+      merged = std::move(**group);
+    }
+  }
+  if (!auth.config_per_user.empty()) {
+    auto user = config::load_user_config(auth.config_per_user, s.username);
+    if (!user) {
+      return user.error();
+    }
+    if (*user) {
+      config::merge_user_config(merged, **user);
+    }
+  }
+  return merged;
 }
 
 void Connection::handle_connect(const proto::HttpRequest& request) {
@@ -393,9 +596,39 @@ void Connection::handle_connect(const proto::HttpRequest& request) {
     send_response(401, "Cookie is not acceptable", {}, {}, true);
     return;
   }
+  if (auto limit = server_.config->session.session_timeout; limit.count() > 0 && now - s->created >= limit) {
+    // A detached session past session_timeout: the login is over (tick() ends attached ones).
+    OCM_INFO("conn#%lu %s: CONNECT for session %u after its session_timeout", static_cast<unsigned long>(id_),
+             peer_.c_str(), s->id);
+    if (!s->tunnel_attached) {
+      server_.sessions.remove(s->id);
+    }
+    send_response(401, "Cookie is not acceptable", {}, {}, true);
+    return;
+  }
   if (over_same_client_limit(*s)) {
     send_response(401, "Cookie is not acceptable", {}, {}, true);
     return;
+  }
+  // Re-read on every CONNECT, as ocserv does: edits apply without a reload. A broken file
+  // refuses the tunnel (ocserv 1.5.1) rather than running it without the intended limits.
+  auto user_config = load_user_config(*s);
+  if (!user_config) {
+    OCM_WARN("conn#%lu %s: per-user/group config for user '%s': %s", static_cast<unsigned long>(id_), peer_.c_str(),
+             s->username.c_str(), user_config.error().message.c_str());
+    send_response(503, "Service Unavailable", {{"X-Reason", "Server configuration error"}}, {}, true);
+    return;
+  }
+  user_config_ = std::move(user_config).value();
+  if (user_config_.explicit_ipv4 && !s->ipv4) {
+    if (!server_.pool.lease_exact(*user_config_.explicit_ipv4)) {
+      OCM_WARN("conn#%lu %s: explicit-ipv4 %s of user '%s' is outside the pool or in use",
+               static_cast<unsigned long>(id_), peer_.c_str(), format_ipv4(*user_config_.explicit_ipv4).c_str(),
+               s->username.c_str());
+      send_response(503, "Service Unavailable", {{"X-Reason", "Server configuration error"}}, {}, true);
+      return;
+    }
+    s->ipv4 = *user_config_.explicit_ipv4;
   }
   // The lease comes first: the connect script is told the address (IP_REMOTE).
   if (!server_.sessions.ensure_lease(*s)) {
@@ -491,22 +724,56 @@ void Connection::finish_connect(const proto::TunnelRequest& tunnel_request) {
     send_response(503, "Service Unavailable", {{"X-Reason", "Server error"}}, {}, true);
     return;
   }
+  const config::UserConfig& uc = user_config_;
+  if (auto limited = server_.data_plane->set_rate_limit(route_index_,
+                                                        uc.rx_rate_limit.value_or(cfg.session.rx_rate_limit),
+                                                        uc.tx_rate_limit.value_or(cfg.session.tx_rate_limit));
+      !limited) {
+    // Refusing is safer than running the tunnel without the limit the operator asked for.
+    OCM_ERROR("conn#%lu: data plane refused the rate limit for slot %u: %s", static_cast<unsigned long>(id_),
+              route_index_, limited.error().message.c_str());
+    server_.data_plane->release(route_index_);
+    send_response(503, "Service Unavailable", {{"X-Reason", "Server error"}}, {}, true);
+    return;
+  }
   proto::TunnelReply reply;
   uint32_t dtls_overhead = 0;
   bool dtls_offered = prepare_dtls(tunnel_request, reply, dtls_overhead);
   auto mtu = proto::choose_mtu(cfg.network.mtu, tunnel_request, dtls_overhead);
+  // IPv6: the subnet with the IPv4 lease's pool index, announced only if the client takes it.
+  // The data plane learns it (or that there is none) on every CONNECT, so a reconnect with
+  // --disable-ipv6 cannot keep sending from the subnet of the previous connection.
+  lease6_ = {};
+  if (server_.pool6) {
+    if (auto lease = server_.pool6->lease_for_index(route_index_)) {
+      reply.ipv6 = proto::ipv6_reply(tunnel_request, mtu.mtu, lease->address, lease->prefix_length,
+                                     server_.pool6->network(), cfg.network.dns_servers6, cfg.network.routes6);
+      if (reply.ipv6) {
+        lease6_ = datapath::Ipv6Subnet{ipv6_masked(lease->address, lease->prefix_length), lease->prefix_length};
+      }
+    }
+  }
+  if (auto attached6 = server_.data_plane->attach_ipv6(route_index_, lease6_); !attached6) {
+    OCM_ERROR("conn#%lu: data plane refused the IPv6 lease for slot %u: %s", static_cast<unsigned long>(id_),
+              route_index_, attached6.error().message.c_str());
+    server_.data_plane->release(route_index_);
+    send_response(503, "Service Unavailable", {{"X-Reason", "Server error"}}, {}, true);
+    return;
+  }
   reply.server_name = cfg.server.server_name + " " + OCM_VERSION;
   reply.hostname = tunnel_request.hostname;
   reply.dpd_seconds = static_cast<uint32_t>(cfg.session.dpd.count());
   reply.keepalive_seconds = static_cast<uint32_t>(cfg.session.keepalive.count());
-  reply.idle_timeout_seconds = static_cast<uint32_t>(cfg.session.idle_timeout.count());
+  reply.idle_timeout_seconds = static_cast<uint32_t>(uc.idle_timeout.value_or(cfg.session.idle_timeout).count());
   reply.default_domain = cfg.network.default_domain;
   reply.address = *s->ipv4;
   reply.netmask = cfg.network.ipv4_network.netmask();
-  reply.dns = cfg.network.dns_servers;
-  reply.split_dns = cfg.network.split_dns;
-  reply.split_include = cfg.network.routes;
-  reply.default_route = cfg.network.default_route;
+  // A per-user/group list replaces the global one (ocserv, protocol.md §7.2).
+  reply.dns = uc.dns.value_or(cfg.network.dns_servers);
+  reply.split_dns = uc.split_dns.value_or(cfg.network.split_dns);
+  reply.split_include = uc.routes.value_or(cfg.network.routes);
+  reply.default_route = uc.routes ? uc.default_route : cfg.network.default_route;
+  reply.split_exclude = uc.no_routes.value_or(std::vector<Ipv4Prefix>{});
   reply.base_mtu = mtu.base_mtu;
   reply.mtu = mtu.mtu;
   reply.banner = cfg.server.banner;
@@ -529,9 +796,11 @@ void Connection::finish_connect(const proto::TunnelRequest& tunnel_request) {
     server_.dtls_ids[dtls_id_] = this;
   }
   std::string dtls_desc = reply.dtls ? "offered (" + reply.dtls->suite + ")" : std::string("not offered");
-  OCM_INFO("conn#%lu %s: tunnel up for user '%s' (session %u), address %s, mtu %u, %s %s, DTLS %s",
+  std::string address6 =
+      reply.ipv6 ? " + " + format_ipv6_prefix(reply.ipv6->address, reply.ipv6->prefix_length) : std::string();
+  OCM_INFO("conn#%lu %s: tunnel up for user '%s' (session %u), address %s%s, mtu %u, %s %s, DTLS %s",
            static_cast<unsigned long>(id_), peer_.c_str(), s->username.c_str(), s->id,
-           format_ipv4(address_).c_str(), mtu.mtu, tls_->version().c_str(), tls_->cipher().c_str(),
+           format_ipv4(address_).c_str(), address6.c_str(), mtu.mtu, tls_->version().c_str(), tls_->cipher().c_str(),
            dtls_desc.c_str());
   server_.on_tunnel_up(*this);
 }
@@ -593,10 +862,16 @@ void Connection::handle_frame(const proto::CstpFrame& frame) {
       if (server_.data_plane->session_view(route_index_).state == datapath::SessionState::kDtlsActive) {
         (void)server_.data_plane->mark_dtls_inactive(route_index_);
       }
-      auto verdict = check_inner_ipv4(frame.payload, address_);
+      auto verdict = check_inner(frame.payload, address_, lease6_);
       if (verdict != InnerVerdict::kOk) {
         ++server_.stats.inner_drops[static_cast<size_t>(verdict)];
         OCM_DEBUG("conn#%lu: dropped inner packet: %s", static_cast<unsigned long>(id_), to_string(verdict));
+        return;
+      }
+      // The session's rx limit, shared with DTLS (the same token bucket on same-thread drivers).
+      if (!server_.data_plane->admit_cstp_rx(route_index_, static_cast<uint32_t>(frame.payload.size()),
+                                             Server::Impl::now_ns())) {
+        ++server_.stats.cstp_drop_rate_limited;
         return;
       }
       server_.write_to_tun(frame.payload);
@@ -790,6 +1065,12 @@ void Connection::check_tunnel(Clock::time_point now) {
     }
   }
   auto view = server_.data_plane->session_view(route_index_);
+  // Activation zeroes last_rx_ns, so a non-zero value is a record under this attempt's keys.
+  if (dtls_hs_ != nullptr &&
+      dtls_handshake_disposable(dtls_hs_->state(), dtls_installed_, view.last_rx_ns != 0, now - dtls_done_at_)) {
+    dtls_hs_.reset();
+    server_.heap_trimmer.on_release();
+  }
   if (view.state == datapath::SessionState::kDtlsActive && sess.dpd.count() > 0) {
     // Same clock as the pipeline's timestamps (uv_hrtime).
     auto silent = std::chrono::nanoseconds(Server::Impl::now_ns() - view.last_rx_ns);
@@ -819,10 +1100,51 @@ void Connection::check_tunnel(Clock::time_point now) {
       flush();
     }
   }
-  if (sess.idle_timeout.count() > 0 && now - last_data_ > sess.idle_timeout) {
+  const auto idle_timeout = user_config_.idle_timeout.value_or(sess.idle_timeout);
+  const auto session_timeout = user_config_.session_timeout.value_or(sess.session_timeout);
+  if (idle_timeout.count() > 0 && now - last_data_ > idle_timeout) {
     OCM_INFO("conn#%lu %s: idle timeout", static_cast<unsigned long>(id_), peer_.c_str());
+    ++server_.stats.idle_timeouts;
     disconnect("idle timeout", SessionFate::kKeep);
+    return;
   }
+  // ocserv's session-timeout: the login is over, the cookie with it (the client must log in again).
+  if (session_timeout.count() > 0) {
+    const session::Session* s = server_.sessions.find_id(session_id_);
+    if (s != nullptr && now - s->created >= session_timeout) {
+      OCM_INFO("conn#%lu %s: session timeout (%llds)", static_cast<unsigned long>(id_), peer_.c_str(),
+               static_cast<long long>(session_timeout.count()));
+      ++server_.stats.session_timeouts;
+      disconnect_telling_client("session timeout", SessionFate::kRemove);
+      return;
+    }
+  }
+  if (sess.quota_bytes > 0) {
+    // Inner bytes both ways on both channels: DTLS record plaintext from the data plane, CSTP
+    // frames here. Checked once per tick, so a fast client overshoots by at most a second.
+    uint64_t used = view.counters.rx_bytes + view.counters.tx_bytes + info_.cstp_rx_bytes + info_.cstp_tx_bytes;
+    if (used > sess.quota_bytes) {
+      OCM_INFO("conn#%lu %s: quota exceeded (%llu of %llu bytes)", static_cast<unsigned long>(id_), peer_.c_str(),
+               static_cast<unsigned long long>(used), static_cast<unsigned long long>(sess.quota_bytes));
+      ++server_.stats.quota_disconnects;
+      // The cookie goes too: reconnecting with it must not start a fresh quota.
+      disconnect_telling_client("quota exceeded", SessionFate::kRemove);
+      return;
+    }
+  }
+}
+
+void Connection::disconnect_telling_client(const char* reason, SessionFate fate) {
+  if (phase_ == Phase::kTunnel) {
+    // openconnect prints a DISCONNECT payload as "Received server disconnect: <code> '<text>'";
+    // the code byte is ours (0xb0 would claim a user logout, so a distinct server code).
+    std::string payload(1, static_cast<char>(kServerDisconnectCode));
+    payload += reason;
+    send_frame(proto::CstpType::kDisconnect,
+               std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()));
+    flush();
+  }
+  close(reason, fate);
 }
 
 void Connection::disconnect(const char* reason, SessionFate fate) {
@@ -914,6 +1236,7 @@ void Connection::on_dtls_datagram(const datapath::Peer& peer, std::span<const ui
   }
   if (state == DtlsHandshake::State::kDone && !dtls_installed_) {
     dtls_installed_ = true;
+    dtls_done_at_ = Clock::now();
     dtls_established();
   }
 }

@@ -16,6 +16,7 @@ constexpr const char* kHelp =
     "show id ID\n"
     "show sessions all|valid\n"
     "show ip bans\n"
+    "show ip ban points\n"
     "show events\n"
     "unban ip IP\n"
     "disconnect user NAME      end the tunnel; the cookie stays valid (the client may reconnect)\n"
@@ -98,10 +99,22 @@ void Operations::handle_command(ControlClient& client, const ControlRequest& req
   } else if (is({"show", "sessions", "all"}) || is({"show", "sessions", "valid"})) {
     auto list = sessions(w[2] == "valid");
     client.reply(json ? sessions_json(list) : sessions_text(list));
-  } else if (is({"show", "ip", "bans"})) {
-    client.reply(json ? "[]\n" : "no banned IPs (IP banning is not implemented yet)\n");
+  } else if (is({"show", "ip", "bans"}) || is({"show", "ip", "ban", "points"})) {
+    bool points = w.size() == 4;
+    auto list = bans();
+    client.reply(json ? bans_json(list, unix_now(), points) : bans_text(list, unix_now(), points));
   } else if (is({"unban", "ip", nullptr})) {
-    client.fail("IP banning is not implemented yet; no address is banned");
+    auto ip = parse_ipv4(w[2]);
+    if (!ip) {
+      client.fail("invalid IPv4 address '" + w[2] + "'");
+      return;
+    }
+    if (!impl_.bans.unban(*ip)) {
+      client.fail("IP '" + w[2] + "' is not in the ban list");
+      return;
+    }
+    OCM_INFO("ocmctl: unbanning IP %s", w[2].c_str());
+    client.reply(message_body(json, "IP '" + w[2] + "' was unbanned"));
   } else if (is({"disconnect", "user", nullptr}) || is({"disconnect", "id", nullptr}) ||
              is({"terminate", "user", nullptr}) || is({"terminate", "id", nullptr})) {
     bool terminate = w[0] == "terminate";

@@ -240,7 +240,7 @@ std::string status_json(const StatusView& s) {
       .field("Active sessions", s.active_sessions)
       .field("Total sessions", s.total_sessions)
       .field("Total authentication failures", s.auth_failures)
-      .field("IPs in ban list", uint64_t{0})
+      .field("IPs in ban list", s.banned_ips)
       .field("Sessions handled", s.sessions_handled)
       .field("Authentication failures", s.auth_failures)
       .field("TLS handshake failures", s.tls_handshake_failures)
@@ -279,8 +279,45 @@ std::string status_text(const StatusView& s) {
   line("RX", human_bytes(s.rx));
   line("TX", human_bytes(s.tx));
   line("Datapath drops", std::to_string(s.datapath_drops));
-  line("IPs in ban list", "0 (banning is not implemented yet)");
+  line("IPs in ban list", std::to_string(s.banned_ips));
   return out;
+}
+
+std::string bans_json(const std::vector<BanView>& bans, int64_t now, bool points) {
+  json::Writer w;
+  w.begin_array();
+  for (const auto& b : bans) {
+    if (!points && !b.banned) {
+      continue;
+    }
+    w.begin_object().field("IP", b.ip);
+    if (!points) {
+      w.field("Since", format_time(b.expires)).field("_Since", human_duration(b.expires - now));
+      w.field("raw_expires", b.expires);
+    }
+    w.field("Score", uint64_t{b.score}).end_object();
+  }
+  w.end_array();
+  return w.take() + "\n";
+}
+
+std::string bans_text(const std::vector<BanView>& bans, int64_t now, bool points) {
+  Table t(points ? std::vector<std::string>{"IP", "score"} : std::vector<std::string>{"IP", "score", "expires"});
+  size_t rows = 0;
+  for (const auto& b : bans) {
+    if (points) {
+      t.add({b.ip, std::to_string(b.score)});
+    } else if (b.banned) {
+      t.add({b.ip, std::to_string(b.score), format_time(b.expires) + " UTC (in " + human_duration(b.expires - now) + ")"});
+    } else {
+      continue;
+    }
+    ++rows;
+  }
+  if (rows == 0) {
+    return points ? "no scored IPs\n" : "no banned IPs\n";
+  }
+  return t.render();
 }
 
 std::string event_json(const EventView& e) {

@@ -60,6 +60,15 @@ struct StatusView {
   uint64_t rx = 0;              // every byte from clients, CSTP + DTLS
   uint64_t tx = 0;
   uint64_t datapath_drops = 0;
+  uint64_t banned_ips = 0;      // addresses banned right now
+};
+
+// One address in the ban table (show ip bans / show ip ban points).
+struct BanView {
+  std::string ip;
+  uint32_t score = 0;
+  bool banned = false;
+  int64_t expires = 0;  // Unix seconds: end of the ban (when banned)
 };
 
 enum class EventKind { kConnect, kDisconnect };
@@ -86,6 +95,10 @@ std::string sessions_json(const std::vector<SessionView>& sessions);
 std::string sessions_text(const std::vector<SessionView>& sessions);
 std::string status_json(const StatusView& status);
 std::string status_text(const StatusView& status);
+// occtl's shapes: banned addresses with "IP", "Since" (the end of the ban, as occtl labels it),
+// "_Since" (time left) and "Score"; with points = true every scored address with "IP", "Score".
+std::string bans_json(const std::vector<BanView>& bans, int64_t now, bool points);
+std::string bans_text(const std::vector<BanView>& bans, int64_t now, bool points);
 // One line (no newline) per event for `show events`.
 std::string event_json(const EventView& event);
 std::string event_text(const EventView& event);

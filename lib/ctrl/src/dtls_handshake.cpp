@@ -7,6 +7,7 @@
 #include <wolfssl/wolfio.h>
 
 #include "dtls_handshake.hpp"
+#include "tls_memory.hpp"
 
 #include <sys/random.h>
 
@@ -324,6 +325,9 @@ class PskHandshake final : public DtlsHandshake {
         // lost it (see below).
         final_flight_.assign(outgoing_.begin() + static_cast<std::ptrdiff_t>(sent_before), outgoing_.end());
         capture_keys();
+        // Until the connection drops this object (dtls_handshake_disposable), its session's
+        // zero pages need not be resident (tls_memory.hpp).
+        release_zero_pages(wolfSSL_get_session(ssl_));
       } else {
         int err = wolfSSL_get_error(ssl_, rc);
         if (err != WOLFSSL_ERROR_WANT_READ && err != WOLFSSL_ERROR_WANT_WRITE) {
@@ -757,7 +761,10 @@ namespace {
 
 Result<std::shared_ptr<DtlsServer>> make_server(const config::CryptoConfig* crypto,
                                                 std::shared_ptr<DtlsServer> (*wrap)(WOLFSSL_CTX*)) {
-  std::call_once(g_init_once, [] { wolfSSL_Init(); });
+  std::call_once(g_init_once, [] {
+    install_tls_allocators();  // before wolfSSL allocates anything (tls_memory.hpp)
+    wolfSSL_Init();
+  });
   WOLFSSL_CTX* ctx = wolfSSL_CTX_new(wolfDTLSv1_2_server_method());
   if (ctx == nullptr) {
     return make_error("wolfSSL_CTX_new(DTLS 1.2 server) failed");
@@ -858,6 +865,14 @@ DtlsHandshake::State DtlsHandshake::fail(std::string message) {
     error_ = std::move(message);
   }
   return state_;
+}
+
+bool dtls_handshake_disposable(DtlsHandshake::State state, bool keys_installed, bool client_record_seen,
+                               std::chrono::steady_clock::duration since_done) noexcept {
+  if (state != DtlsHandshake::State::kDone || !keys_installed) {
+    return false;
+  }
+  return client_record_seen || since_done >= kDtlsHandshakeLinger;
 }
 
 }  // namespace ocm::ctrl

@@ -41,6 +41,16 @@ std::string Operations::metrics_text() const {
   m.counter(n("sessions_closed_total"), "Tunnels that ended.", st.tunnels_closed);
   m.counter(n("connect_script_refusals_total"), "Tunnels refused by the connect script.",
             st.connect_script_refusals);
+  m.counter(n("ban_connections_refused_total"), "Connections closed right after accept: the address is banned.",
+            st.connections_refused_banned);
+  m.counter(n("bans_total"), "Times a client address reached security.max_ban_score and was banned.",
+            st.ips_banned);
+  m.gauge(n("banned_ips"), "Client addresses banned right now.", impl_.bans.banned_count(Clock::now()));
+  m.gauge(n("ban_table_entries"), "Client addresses with a ban score (bounded table).", impl_.bans.size());
+  m.family(n("tunnels_ended_by_limit_total"), "counter", "Tunnels the server ended because of a limit.");
+  m.sample(n("tunnels_ended_by_limit_total"), st.idle_timeouts, {{"limit", "idle_timeout"}});
+  m.sample(n("tunnels_ended_by_limit_total"), st.session_timeouts, {{"limit", "session_timeout"}});
+  m.sample(n("tunnels_ended_by_limit_total"), st.quota_disconnects, {{"limit", "quota_bytes"}});
 
   m.family(n("dtls_handshakes_total"), "counter", "DTLS handshakes by result.");
   m.sample(n("dtls_handshakes_total"), st.dtls_handshakes_ok, {{"result", "ok"}});
@@ -60,6 +70,7 @@ std::string Operations::metrics_text() const {
   m.sample(n("cstp_drops_total"), st.cstp_drop_backpressure, {{"reason", "backpressure"}});
   m.sample(n("cstp_drops_total"), st.cstp_drop_no_tunnel, {{"reason", "no_tunnel"}});
   m.sample(n("cstp_drops_total"), st.tun_write_failures, {{"reason", "tun_write_failed"}});
+  m.sample(n("cstp_drops_total"), st.cstp_drop_rate_limited, {{"reason", "rate_limited"}});
   for (size_t v = 1; v < st.inner_drops.size(); ++v) {
     m.sample(n("cstp_drops_total"), st.inner_drops[v],
              {{"reason", std::string("inner_") + to_string(static_cast<InnerVerdict>(v))}});

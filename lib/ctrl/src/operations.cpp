@@ -189,7 +189,20 @@ StatusView Operations::status_view() const {
   v.rx = st.cstp_bytes_in + dp.udp_rx.bytes;
   v.tx = st.cstp_bytes_out + dp.udp_tx.bytes;
   v.datapath_drops = dp.total_drops();
+  v.banned_ips = impl_.bans.banned_count(Clock::now());
   return v;
+}
+
+std::vector<BanView> Operations::bans() const {
+  auto now = Clock::now();
+  int64_t unix = unix_now();
+  std::vector<BanView> out;
+  for (const auto& e : impl_.bans.entries(now)) {
+    // Steady-clock expiry shown as wall-clock time: now + what is left.
+    int64_t left = std::chrono::duration_cast<std::chrono::seconds>(e.expires - now).count();
+    out.push_back(BanView{format_ipv4(e.ip), e.score, e.banned, unix + left});
+  }
+  return out;
 }
 
 void Operations::tunnel_up(Connection& conn) {

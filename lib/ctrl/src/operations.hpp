@@ -61,6 +61,7 @@ class Operations {
   [[nodiscard]] std::vector<UserView> users() const;  // every tunnel, by session id
   [[nodiscard]] StatusView status_view() const;
   [[nodiscard]] std::vector<SessionView> sessions(bool valid_only) const;
+  [[nodiscard]] std::vector<BanView> bans() const;  // every scored address, most recent first
 
  private:
   Server::Impl& impl_;

@@ -42,6 +42,9 @@ Result<std::string> Operations::reload() {
   keep("server.listen_backlog", fresh->server.listen_backlog, running.server.listen_backlog, restart);
   keep("network.device", fresh->network.device, running.network.device, restart);
   keep("network.ipv4_network", fresh->network.ipv4_network, running.network.ipv4_network, restart);
+  // The TUN's IPv6 address and the pool the sessions' subnets derive from are set up at start.
+  keep("network.ipv6_network", fresh->network.ipv6_network, running.network.ipv6_network, restart);
+  keep("network.ipv6_subnet_prefix", fresh->network.ipv6_subnet_prefix, running.network.ipv6_subnet_prefix, restart);
   keep("session.cookie_timeout", fresh->session.cookie_timeout, running.session.cookie_timeout, restart);
   keep("session.predictable_ips", fresh->session.predictable_ips, running.session.predictable_ips, restart);
   keep("datapath.driver", fresh->datapath.driver, running.datapath.driver, restart);
@@ -60,10 +63,20 @@ Result<std::string> Operations::reload() {
   if (!tls) {
     return tls.error();
   }
+  if (auto certs = configure_client_certificates(*tls.value(), fresh->auth); !certs) {
+    return certs.error();
+  }
+  auto otp = load_otp_file(fresh->auth);
+  if (!otp) {
+    return otp.error();
+  }
   // Nothing can fail from here on: publish everything together.
   impl_.passwd = std::make_shared<const auth::PasswdFile>(std::move(passwd).value());
   impl_.tls = std::move(tls).value();
+  impl_.otp = std::move(otp).value();
   log::set_level(fresh->monitoring.log_level);
+  // Scores are kept; new thresholds and exemptions apply to them from now on.
+  impl_.bans.set_policy(ban_policy(fresh->security));
   impl_.config = std::move(fresh);
 
   std::string message = "reloaded " + impl_.config_path + " (" + std::to_string(impl_.passwd->size()) +

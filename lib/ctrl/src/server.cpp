@@ -1,4 +1,6 @@
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,13 +24,53 @@ void close_handle(uv_handle_t* handle) {
 }
 }  // namespace
 
+BanPolicy ban_policy(const config::SecurityConfig& security) {
+  BanPolicy p;
+  p.max_score = security.max_ban_score;
+  p.reset_time = security.ban_reset_time;
+  p.ban_time = security.ban_time;
+  p.points_wrong_password = security.ban_points_wrong_password;
+  p.points_connection = security.ban_points_connection;
+  p.exempt = security.ban_exempt;
+  return p;
+}
+
+uint32_t peer_ipv4(uv_tcp_t* tcp) {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0 || ss.ss_family != AF_INET) {
+    return 0;
+  }
+  return ntohl(reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr.s_addr);
+}
+
+bool Server::Impl::add_ban_points(uint32_t ip, uint32_t points, const char* why) {
+  if (ip == 0 || !bans.enabled()) {
+    return false;
+  }
+  auto now = Clock::now();
+  bool was = bans.banned(ip, now);
+  bool is = bans.add_points(ip, points, now);
+  if (is && !was) {
+    ++stats.ips_banned;
+    OCM_INFO("added IP %s to the ban list (%s), banned for %llds", format_ipv4(ip).c_str(), why,
+             static_cast<long long>(bans.policy().ban_time.count()));
+  }
+  return is;
+}
+
 Server::Impl::Impl(std::shared_ptr<const config::Config> cfg, datapath::DataPlane& plane)
     : config(std::move(cfg)),
       data_plane(&plane),
       data_plane_fds(plane.poll_fds()),
       pool(config->network.ipv4_network),
+      pool6(config->network.ipv6_network
+                ? std::optional<session::Ipv6Pool>(std::in_place, *config->network.ipv6_network,
+                                                   config->network.ipv6_subnet_prefix)
+                : std::nullopt),
       sessions(pool, config->session.cookie_timeout, config->session.predictable_ips),
-      route(pool.index_count(), nullptr) {}
+      route(pool.index_count(), nullptr),
+      bans(ban_policy(config->security)) {}
 
 Server::Impl::~Impl() = default;
 
@@ -59,6 +101,17 @@ Status Server::Impl::start() {
       return;
     }
     ++impl->stats.connections_accepted;
+    // ocserv's check_if_banned: every connection scores, and a banned address is cut before
+    // it costs a TLS handshake.
+    uint32_t ip = peer_ipv4(&raw->tcp);
+    if (impl->add_ban_points(ip, impl->bans.policy().points_connection, "connections")) {
+      ++impl->stats.connections_refused_banned;
+      // Debug only: a banned flood must not flood the log too (the counter shows it).
+      OCM_DEBUG("conn#%lu: rejected connection from banned IP %s", static_cast<unsigned long>(id),
+               format_ipv4(ip).c_str());
+      raw->close("banned IP");
+      return;
+    }
     uint32_t max_clients = impl->config->session.max_clients;
     if (max_clients != 0 && impl->connections.size() > max_clients) {
       ++impl->stats.connections_refused_max_clients;
@@ -121,6 +174,8 @@ void Server::Impl::on_tick() {
   if (size_t expired = sessions.expire(now); expired > 0) {
     OCM_DEBUG("expired %zu session(s)", expired);
   }
+  bans.expire(now);
+  heap_trimmer.on_tick(now);
 }
 
 void Server::Impl::on_data_plane_readable(int fd) {
@@ -193,7 +248,10 @@ void Server::Impl::write_to_tun(std::span<const uint8_t> packet) {
   ++stats.cstp_to_tun;
 }
 
-void Server::Impl::forget(uint64_t connection_id) { connections.erase(connection_id); }
+void Server::Impl::forget(uint64_t connection_id) {
+  connections.erase(connection_id);
+  heap_trimmer.on_release();
+}
 
 void Server::Impl::stop() {
   if (stopping) {
@@ -232,6 +290,18 @@ Server::~Server() {
   }
 }
 
+Result<std::shared_ptr<const auth::OtpFile>> load_otp_file(const config::AuthConfig& auth) {
+  if (auth.otp_file.empty()) {
+    return std::shared_ptr<const auth::OtpFile>();
+  }
+  auto file = auth::OtpFile::load(auth.otp_file);
+  if (!file) {
+    return file.error();
+  }
+  OCM_INFO("loaded %zu OTP token(s) from %s", file->size(), auth.otp_file.c_str());
+  return std::shared_ptr<const auth::OtpFile>(std::make_shared<auth::OtpFile>(std::move(file).value()));
+}
+
 Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const config::Config> config,
                                                datapath::DataPlane& data_plane, std::string config_path) {
   auto passwd = auth::PasswdFile::load(config->auth.passwd_file);
@@ -242,6 +312,13 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const config::Con
   if (!tls) {
     return tls.error();
   }
+  if (auto certs = configure_client_certificates(*tls.value(), config->auth); !certs) {
+    return certs.error();
+  }
+  auto otp = load_otp_file(config->auth);
+  if (!otp) {
+    return otp.error();
+  }
   auto dtls = DtlsServer::create();
   if (!dtls) {
     return dtls.error();
@@ -249,6 +326,7 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const config::Con
   auto impl = std::make_unique<Impl>(std::move(config), data_plane);
   impl->passwd = std::make_shared<const auth::PasswdFile>(std::move(passwd).value());
   impl->tls = std::move(tls).value();
+  impl->otp = std::move(otp).value();
   impl->dtls_server = std::move(dtls).value();
   impl->config_path = std::move(config_path);
   std::unique_ptr<Server> server(new Server(std::move(impl)));

@@ -18,17 +18,24 @@
 #include <map>
 
 #include "dtls_handshake.hpp"
+#include "ocm/auth/otp.hpp"
 #include "ocm/auth/passwd.hpp"
+#include "ocm/config/user_config.hpp"
 #include "ocm/config/config.hpp"
 #include "ocm/datapath/data_plane.hpp"
 #include "ocm/datapath/inner_packet.hpp"
 #include "ocm/ctrl/server.hpp"
+#include "ocm/proto/auth_xml.hpp"
 #include "ocm/proto/cstp.hpp"
 #include "ocm/proto/http.hpp"
 #include "ocm/proto/tunnel_headers.hpp"
 #include "ocm/session/ip_pool.hpp"
+#include "ocm/session/ipv6_pool.hpp"
 #include "ocm/session/session_table.hpp"
+#include "ban_table.hpp"
+#include "client_cert.hpp"
 #include "handshake_histogram.hpp"
+#include "heap_trim.hpp"
 #include "tls.hpp"
 
 namespace ocm::ctrl {
@@ -54,7 +61,7 @@ struct ServerStats {
   uint64_t cstp_drop_no_tunnel = 0;
   uint64_t cstp_drop_backpressure = 0;
   uint64_t tun_write_failures = 0;
-  std::array<uint64_t, 6> inner_drops{};  // indexed by InnerVerdict
+  std::array<uint64_t, datapath::kInnerVerdictCount> inner_drops{};  // indexed by InnerVerdict
   uint64_t dtls_handshakes_ok = 0;
   uint64_t dtls_handshake_failures = 0;
   uint64_t dtls_unmatched_hellos = 0;  // ClientHello naming no session (or not a ClientHello)
@@ -62,6 +69,12 @@ struct ServerStats {
   uint64_t cstp_bytes_out = 0;
   uint64_t tunnels_closed = 0;
   uint64_t connect_script_refusals = 0;
+  uint64_t connections_refused_banned = 0;  // closed right after accept: address banned
+  uint64_t ips_banned = 0;                  // times an address crossed max_ban_score
+  uint64_t cstp_drop_rate_limited = 0;      // CSTP DATA over the session's rx limit
+  uint64_t quota_disconnects = 0;           // tunnels ended by session.quota_bytes
+  uint64_t session_timeouts = 0;            // tunnels ended by session.session_timeout
+  uint64_t idle_timeouts = 0;               // tunnels ended by session.idle_timeout
   HandshakeHistogram tls_handshake_latency;  // TCP accept -> TLS handshake done
 };
 
@@ -92,6 +105,12 @@ using DtlsId = std::array<uint8_t, 32>;
 
 class Connection;
 
+BanPolicy ban_policy(const config::SecurityConfig& security);
+// [auth] otp_file parsed; null when none is configured (server.cpp, also used by reload).
+Result<std::shared_ptr<const auth::OtpFile>> load_otp_file(const config::AuthConfig& auth);
+// The IPv4 address (host order) of a connected TCP peer; 0 when it is not IPv4.
+uint32_t peer_ipv4(uv_tcp_t* tcp);
+
 struct Server::Impl {
   ~Impl();
   std::shared_ptr<const config::Config> config;
@@ -106,7 +125,13 @@ struct Server::Impl {
   std::shared_ptr<TlsContext> tls;
   std::shared_ptr<DtlsServer> dtls_server;
   std::shared_ptr<const auth::PasswdFile> passwd;
+  // [auth] otp_file; null when no second factor is configured. The verifier remembers the last
+  // accepted code per user across connections (and reloads).
+  std::shared_ptr<const auth::OtpFile> otp;
+  auth::OtpVerifier otp_verifier;
   session::Ipv4Pool pool;
+  // [network] ipv6_network; a session's IPv6 subnet follows from its IPv4 pool index.
+  std::optional<session::Ipv6Pool> pool6;
   session::SessionTable sessions;
   // Tunnel owning each pool address, indexed by Ipv4Pool::index_of(). The pool index is also
   // the session's slot in the data plane's session table, so CSTP ring packets (by slot) find
@@ -121,10 +146,14 @@ struct Server::Impl {
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections;
   uint64_t next_connection_id = 1;
   ServerStats stats;
+  // ocserv's ban score per client IPv4 address ([security]); reload swaps the policy.
+  BanTable bans;
   bool stopping = false;
   // ocmctl, metrics, reload, scripts (lib/ctrl/src/operations.cpp); null until start().
   std::unique_ptr<Operations> ops;
   std::string config_path;  // re-read on SIGHUP / ocmctl reload; empty = reload unavailable
+  // Returns freed heap to the kernel after bursts of freed sessions (heap_trim.hpp).
+  HeapTrimmer heap_trimmer;
   // libuv hands this to every read: one loop thread, and each read is consumed before the next.
   std::array<char, 65536> read_buffer{};
 
@@ -143,6 +172,8 @@ struct Server::Impl {
   void on_tunnel_up(Connection& conn);
   void on_tunnel_down(Connection& conn, const char* reason);
   [[nodiscard]] size_t tunnel_count() const { return tunnel_owner.size(); }
+  // Adds ban points for `ip` (0 = not IPv4: ignored); true when the address is banned after.
+  bool add_ban_points(uint32_t ip, uint32_t points, const char* why);
   // session.connect_script for a CONNECT waiting on it (operations.cpp): done(ok) follows on
   // the loop unless cancel_connect_script(job) came first.
   uint64_t start_connect_script(Connection& conn, std::function<void(bool)> done);
@@ -178,6 +209,8 @@ class Connection {
   void on_dtls_disconnect(std::span<const uint8_t> payload);
   // Server-initiated end of the tunnel: sends DISCONNECT, then closes.
   void disconnect(const char* reason, SessionFate fate);
+  // As disconnect, with `reason` in the DISCONNECT payload so the client logs it.
+  void disconnect_telling_client(const char* reason, SessionFate fate);
   void close(const char* reason, SessionFate fate = SessionFate::kKeep);
 
   [[nodiscard]] uint64_t id() const { return id_; }
@@ -199,7 +232,7 @@ class Connection {
  private:
   // kScript: a CONNECT waits for the connect script; nothing of the tunnel is attached yet.
   enum class Phase { kHandshake, kHttp, kScript, kTunnel, kClosing };
-  enum class AuthState { kInitial, kNeedPassword };
+  enum class AuthState { kInitial, kNeedPassword, kNeedOtp };
 
   void drive_tls();
   void on_plaintext(const uint8_t* data, size_t len);
@@ -207,6 +240,17 @@ class Connection {
   void handle_request(proto::HttpRequest& request);
   void handle_auth_post(const proto::HttpRequest& request);
   void start_password_check(std::string password);
+  // The group dropdown offered to this client (select_groups, default_select_group,
+  // auto_select_group), the client's current choice first.
+  std::vector<proto::GroupOption> group_options() const;
+  // Maps a <group-select> value (name or label) to a group; false = not one we offered.
+  bool resolve_group(std::string_view value, std::string& group) const;
+  // Password (and OTP) or certificate accepted: picks the group and creates the session.
+  void complete_login(const std::vector<std::string>& member_of);
+  void check_otp(std::string code);
+  void refuse_login(const char* why);
+  // Per-group then per-user config files (ocserv config-per-group / config-per-user).
+  Result<config::UserConfig> load_user_config(const session::Session& s) const;
   void handle_connect(const proto::HttpRequest& request);
   // Second half of CONNECT (after the connect script, if any): reply, attach, tunnel up.
   void finish_connect(const proto::TunnelRequest& tunnel_request);
@@ -247,6 +291,13 @@ class Connection {
   AuthState auth_state_ = AuthState::kInitial;
   std::string username_;
   uint32_t password_tries_ = 0;
+  uint32_t otp_tries_ = 0;
+  // <group-select> the client made (a group name; "" = none or the default option).
+  std::string chosen_group_;
+  bool group_chosen_ = false;
+  // Verified client certificate's identity (certificate methods), read once after the handshake.
+  std::optional<std::string> cert_user_;
+  std::vector<std::string> cert_groups_;
   bool auth_in_flight_ = false;
   int http_minor_ = 1;
 
@@ -254,7 +305,9 @@ class Connection {
   uint32_t session_id_ = 0;
   uint32_t address_ = 0;
   uint32_t route_index_ = 0;
+  datapath::Ipv6Subnet lease6_;  // the IPv6 subnet CSTP DATA may come from; empty = none
   proto::TunnelRequest pending_tunnel_;  // the CONNECT waiting for its script
+  config::UserConfig user_config_;       // this tunnel's per-user/per-group settings
   uint64_t script_job_ = 0;
   std::vector<uint8_t> cstp_buffer_;
   Clock::time_point last_rx_{};
@@ -271,6 +324,7 @@ class Connection {
   std::unique_ptr<DtlsHandshake> dtls_hs_;
   datapath::Peer dtls_peer_{};
   Clock::time_point dtls_last_flight_{};
+  Clock::time_point dtls_done_at_{};  // when this attempt's keys went to the data plane
   bool dtls_dpd_outstanding_ = false;
   bool dtls_installed_ = false;  // keys of the current attempt are in the data plane
 

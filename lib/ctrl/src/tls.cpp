@@ -8,9 +8,11 @@
 
 #include "ocm/base/log.hpp"
 #include "tls_crypto_offload.hpp"
+#include "tls_memory.hpp"
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <mutex>
 
 namespace ocm::ctrl {
@@ -26,7 +28,13 @@ int tls_recv_cb(WOLFSSL* /*ssl*/, char* buf, int sz, void* ctx) {
   std::memcpy(buf, self->input_.data() + self->input_pos_, n);
   self->input_pos_ += n;
   if (self->input_pos_ == self->input_.size()) {
-    self->input_.clear();
+    // A burst can have grown the buffer to a whole 64 KiB socket read; an idle tunnel should
+    // not keep that capacity for the rest of its life.
+    if (self->input_.capacity() > TlsSession::kKeptInputCapacity) {
+      std::vector<uint8_t>().swap(self->input_);
+    } else {
+      self->input_.clear();
+    }
     self->input_pos_ = 0;
   }
   return static_cast<int>(n);
@@ -120,7 +128,10 @@ Status self_test_handshake(const std::shared_ptr<TlsContext>& server_ctx) {
 }  // namespace
 
 Result<std::shared_ptr<TlsContext>> TlsContext::create(const config::CryptoConfig& crypto) {
-  std::call_once(g_init_once, [] { wolfSSL_Init(); });
+  std::call_once(g_init_once, [] {
+    install_tls_allocators();  // before wolfSSL allocates anything (tls_memory.hpp)
+    wolfSSL_Init();
+  });
   WOLFSSL_CTX* ctx = wolfSSL_CTX_new(wolfSSLv23_server_method());
   if (ctx == nullptr) {
     return make_error("wolfSSL_CTX_new failed");
@@ -142,6 +153,16 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const config::CryptoConfi
   rc = wolfSSL_CTX_use_PrivateKey_file(ctx, crypto.key_file.c_str(), WOLFSSL_FILETYPE_PEM);
   if (rc != WOLFSSL_SUCCESS) {
     return make_error("cannot load private key from " + crypto.key_file + ": " + wolf_error_string(rc));
+  }
+  // X25519 first: this wolfSSL has no fast P-256 code, and a P-256 key agreement with a
+  // client's fresh point costs ~300 us against ~70 us for X25519 (perf/README.md,
+  // ocm-handshake-cost). openconnect (GnuTLS) sends key shares for both, AnyConnect offers
+  // X25519 too; clients that share only P-256 still get it (no extra round trip). The rest is
+  // every group this build supports, so no client loses a group it used to get.
+  int groups[] = {WOLFSSL_ECC_X25519,    WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_X448,   WOLFSSL_ECC_SECP384R1,
+                  WOLFSSL_ECC_SECP521R1, WOLFSSL_FFDHE_2048,    WOLFSSL_FFDHE_3072};
+  if (wolfSSL_CTX_set_groups(ctx, groups, static_cast<int>(std::size(groups))) != WOLFSSL_SUCCESS) {
+    OCM_WARN("tls: cannot set the key exchange group preference; using wolfSSL's default order");
   }
   wolfSSL_CTX_SetIORecv(ctx, tls_recv_cb);
   wolfSSL_CTX_SetIOSend(ctx, tls_send_cb);
@@ -185,6 +206,9 @@ TlsSession::Status TlsSession::handshake() {
   int ret = wolfSSL_accept(ssl_);
   if (ret == WOLFSSL_SUCCESS) {
     handshake_done_ = true;
+    // The session object's peer-certificate arrays stay zero without client certificates:
+    // hand those pages back (tls_memory.hpp). Nothing else in it changes any more.
+    released_bytes_ = release_zero_pages(wolfSSL_get_session(ssl_));
     return Status::kOk;
   }
   return map_error(ret);
@@ -209,8 +233,15 @@ TlsSession::Status TlsSession::write(const uint8_t* data, size_t len) {
 
 void TlsSession::shutdown() { wolfSSL_shutdown(ssl_); }
 
+void TlsSession::release_handshake_state() {
+  if (handshake_done_ && !arrays_released_ && wolfSSL_version(ssl_) == TLS1_3_VERSION) {
+    wolfSSL_FreeArrays(ssl_);
+    arrays_released_ = true;
+  }
+}
+
 bool TlsSession::export_keying_material(std::string_view label, std::span<uint8_t> out) const {
-  if (!handshake_done_) {
+  if (!handshake_done_ || arrays_released_) {
     return false;
   }
   return wolfSSL_export_keying_material(ssl_, out.data(), out.size(), label.data(), label.size(), nullptr, 0, 0) ==

@@ -60,11 +60,24 @@ class TlsSession {
 
   [[nodiscard]] std::string last_error() const { return last_error_; }
   // RFC 5705/8446 exporter on this session (openconnect's DTLS PSK: label
-  // "EXPORTER-openconnect-psk", no context, 32 bytes). False before the handshake completes.
+  // "EXPORTER-openconnect-psk", no context, 32 bytes). False before the handshake completes
+  // and after release_handshake_state().
   bool export_keying_material(std::string_view label, std::span<uint8_t> out) const;
+  // The tunnel is up and the exporter was its last use of the handshake's secrets: frees
+  // wolfSSL's handshake arrays (randoms, secrets, the pre-master buffer; 5.5 KB that wolfSSL
+  // keeps for the exporter). TLS 1.3 only: a 1.2 connection keeps them for whatever a
+  // renegotiation attempt might need. Records, KeyUpdate and close_notify keep working.
+  void release_handshake_state();
 
+  // The wolfSSL object, for reading the verified client certificate (client_cert.hpp).
+  [[nodiscard]] WOLFSSL* native() const noexcept { return ssl_; }
   [[nodiscard]] std::string version() const;
   [[nodiscard]] std::string cipher() const;
+  // Bytes of wolfSSL's session object given back to the kernel after the handshake (tests).
+  [[nodiscard]] size_t released_bytes() const noexcept { return released_bytes_; }
+  // Ciphertext buffer capacity kept between reads; more is freed once the buffer drains.
+  static constexpr size_t kKeptInputCapacity = 4096;
+  [[nodiscard]] size_t input_capacity() const noexcept { return input_.capacity(); }
 
  private:
   friend int tls_recv_cb(WOLFSSL*, char*, int, void*);
@@ -77,6 +90,8 @@ class TlsSession {
   size_t input_pos_ = 0;
   std::vector<uint8_t> output_;
   bool handshake_done_ = false;
+  bool arrays_released_ = false;
+  size_t released_bytes_ = 0;
   std::string last_error_;
 };
 

@@ -35,14 +35,32 @@ inline uint16_t to_network_view(uint16_t native) noexcept {
 }  // namespace
 
 uint64_t csum_partial(const uint8_t* data, size_t len, uint64_t acc) noexcept {
-  // Four independent-ish loads per iteration; the adds form one carry chain, ~8 bytes/cycle.
-  while (len >= 32) {
-    acc = add_eac(acc, load64(data));
-    acc = add_eac(acc, load64(data + 8));
-    acc = add_eac(acc, load64(data + 16));
-    acc = add_eac(acc, load64(data + 24));
-    data += 32;
-    len -= 32;
+  // Bulk: the 32-bit halves of 64-bit loads added into four 64-bit sums as plain integers. A sum
+  // cannot overflow before 2^32 words (16 GiB), so there is no end-around-carry chain and the
+  // adds run in parallel (~16 bytes/cycle). The former single add-with-carry chain ran at ~4
+  // bytes/cycle, i.e. ~370 TSC ticks for a 1480-byte frame's UDP checksum (build_udp_frame),
+  // more than AES-GCM takes to seal the record (ocm-perf-dpdk, encrypt direction). Same result:
+  // mod 0xffff a byte at offset k weighs 2^(8 (k mod 2)) in a 32- as in a 64-bit word.
+  if (len >= 32) {
+    constexpr uint64_t kLow = 0xffffffffU;
+    uint64_t s0 = 0;
+    uint64_t s1 = 0;
+    uint64_t s2 = 0;
+    uint64_t s3 = 0;
+    while (len >= 16) {
+      uint64_t a = load64(data);
+      uint64_t b = load64(data + 8);
+      s0 += a & kLow;
+      s1 += a >> 32;
+      s2 += b & kLow;
+      s3 += b >> 32;
+      data += 16;
+      len -= 16;
+    }
+    acc = add_eac(acc, s0);
+    acc = add_eac(acc, s1);
+    acc = add_eac(acc, s2);
+    acc = add_eac(acc, s3);
   }
   while (len >= 8) {
     acc = add_eac(acc, load64(data));

@@ -22,6 +22,14 @@ const char* to_string(InnerVerdict verdict) noexcept {
       return "inner_bad_total_length";
     case InnerVerdict::kSourceSpoofed:
       return "inner_src_spoofed";
+    case InnerVerdict::kIpv6TooShort:
+      return "inner6_too_short";
+    case InnerVerdict::kIpv6BadPayloadLength:
+      return "inner6_bad_payload_length";
+    case InnerVerdict::kIpv6NoLease:
+      return "inner6_no_lease";
+    case InnerVerdict::kIpv6SourceSpoofed:
+      return "inner6_src_spoofed";
   }
   return "?";
 }
@@ -47,6 +55,58 @@ InnerVerdict check_inner_ipv4(std::span<const uint8_t> packet, uint32_t leased_s
     return InnerVerdict::kSourceSpoofed;
   }
   return InnerVerdict::kOk;
+}
+
+bool Ipv6Subnet::contains(const uint8_t* addr) const noexcept {
+  const size_t full = prefix_length / 8;
+  for (size_t i = 0; i < full; ++i) {
+    if (addr[i] != network[i]) {
+      return false;
+    }
+  }
+  const unsigned rest = prefix_length % 8;
+  if (rest == 0) {
+    return true;
+  }
+  const auto mask = static_cast<uint8_t>(0xff00u >> rest);
+  return (addr[full] & mask) == network[full];
+}
+
+InnerVerdict check_inner_ipv6(std::span<const uint8_t> packet, const Ipv6Subnet& lease) noexcept {
+  if (packet.size() < kIpv6HeaderSize) {
+    return InnerVerdict::kIpv6TooShort;
+  }
+  if ((packet[0] >> 4) != 6) {
+    return InnerVerdict::kNotIpv4;
+  }
+  // As for IPv4: trailing bytes would reach TUN as part of the packet, so the lengths must agree.
+  // A jumbogram (payload length 0 + hop-by-hop option) cannot fit a tunnel record anyway.
+  const size_t payload_len = (size_t{packet[4]} << 8) | packet[5];
+  if (payload_len + kIpv6HeaderSize != packet.size()) {
+    return InnerVerdict::kIpv6BadPayloadLength;
+  }
+  if (lease.empty()) {
+    return InnerVerdict::kIpv6NoLease;
+  }
+  // The client owns its whole subnet (ipv6_subnet_prefix), not only the announced address.
+  if (!lease.contains(&packet[8])) {
+    return InnerVerdict::kIpv6SourceSpoofed;
+  }
+  return InnerVerdict::kOk;
+}
+
+InnerVerdict check_inner(std::span<const uint8_t> packet, uint32_t leased_source, const Ipv6Subnet& lease6) noexcept {
+  if (!packet.empty() && (packet[0] >> 4) == 6) {
+    return check_inner_ipv6(packet, lease6);
+  }
+  return check_inner_ipv4(packet, leased_source);
+}
+
+const uint8_t* ipv6_destination(std::span<const uint8_t> packet) noexcept {
+  if (packet.size() < kIpv6HeaderSize || (packet[0] >> 4) != 6) {
+    return nullptr;
+  }
+  return &packet[24];
 }
 
 bool ipv4_destination(std::span<const uint8_t> packet, uint32_t& out) noexcept {

@@ -40,6 +40,7 @@ UdpRxResult process_udp_rx(Ctx& ctx, PktBuf* const in[], uint16_t n, PktBuf* to_
     k = dtls_open(ctx, pkts, k);
     k = dispatch_payload(ctx, pkts, k);
     k = validate_inner(ctx, pkts, k);
+    k = police_rx(ctx, pkts, k);
 
     count(ctx.counters.tun_tx, pkts, k);
     for (uint16_t i = 0; i < k; ++i) {

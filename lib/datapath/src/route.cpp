@@ -12,17 +12,26 @@ uint16_t route_tun(Ctx& ctx, PktBuf* pkts[], uint16_t n) noexcept {
   for (uint16_t i = 0; i < n; ++i) {
     PktBuf* p = pkts[i];
     uint32_t dst = 0;
-    if (!ipv4_destination(p->bytes(), dst)) {
+    uint32_t slot = kNoSlot;
+    if (ipv4_destination(p->bytes(), dst)) {
+      slot = ctx.sessions.route(dst);
+    } else if (const uint8_t* dst6 = ipv6_destination(p->bytes()); dst6 != nullptr) {
+      slot = ctx.sessions.route6(dst6);
+    } else {
       part.drop(ctx, p, DropReason::kTunNotIpv4);
       continue;
     }
-    uint32_t slot = ctx.sessions.route(dst);
     if (slot == kNoSlot) {
       part.drop(ctx, p, DropReason::kNoRoute);
       continue;
     }
-    const DtlsSession& s = ctx.sessions.at(slot);
+    DtlsSession& s = ctx.sessions.at(slot);
     p->meta.slot = slot;
+    // One limit per session whichever channel carries the packet (DTLS or the CSTP ring).
+    if (!s.tx_limit.take(p->len(), ctx.now_ns)) {
+      part.drop(ctx, p, DropReason::kRateLimited);
+      continue;
+    }
     if (s.state != SessionState::kDtlsActive) {
       // protocol.md 5.6: the server sends on DTLS only while DTLS is active; otherwise CSTP.
       PushResult r = push_cstp(ctx.cstp, slot, s.lease, p->bytes());

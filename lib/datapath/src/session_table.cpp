@@ -1,6 +1,7 @@
 #include "ocm/datapath/session_table.hpp"
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "ocm/base/log.hpp"
@@ -11,6 +12,14 @@ namespace {
 // The IP index gets a seed distinct from the peer index's, so that a collision in one says
 // nothing about the other.
 constexpr uint64_t kIpSeedTweak = 0x5bd1e9955bd1e995ULL;
+constexpr uint64_t kIp6SeedTweak = 0x9e3779b97f4a7c15ULL;
+
+IpAddr ipv6_key(const uint8_t* addr, uint8_t length) noexcept {
+  IpAddr key;
+  std::memcpy(key.bytes.data(), addr, 16);
+  key.bytes = ipv6_masked(key.bytes, length);
+  return key;
+}
 // A /8 pool already needs 2^24 route entries (64 MiB); anything wider is a config error.
 constexpr uint8_t kMinPoolPrefix = 8;
 
@@ -39,12 +48,14 @@ SessionTable::SessionTable(uint32_t capacity, Ipv4Prefix pool, uint64_t hash_see
       pool_(pool),
       route_size_(pool.length >= 32 ? 1 : uint32_t{1} << (32 - pool.length)),
       peers_(capacity == 0 ? 1 : capacity, PeerHasher{hash_seed}),
-      ips_(capacity == 0 ? 1 : capacity, IpHasher{hash_seed ^ kIpSeedTweak}) {
+      ips_(capacity == 0 ? 1 : capacity, IpHasher{hash_seed ^ kIpSeedTweak}),
+      routes6_(capacity == 0 ? 1 : capacity, IpHasher{hash_seed ^ kIp6SeedTweak}) {
   if (capacity == 0 || pool.length < kMinPoolPrefix || pool.length > 32) {
     OCM_ERROR("datapath: invalid session table (capacity %u, pool prefix /%u)", capacity, unsigned{pool.length});
     std::abort();
   }
   slots_.reset(new DtlsSession[capacity_]);
+  leases6_.reset(new Ipv6Subnet[capacity_]);
   route_.reset(new uint32_t[route_size_]);
   for (uint32_t i = 0; i < route_size_; ++i) {
     route_[i] = kNoSlot;
@@ -237,6 +248,60 @@ Status SessionTable::mark_dtls_inactive(uint32_t slot) {
   return {};
 }
 
+Status SessionTable::set_rate_limit(uint32_t slot, uint64_t rx_bytes_per_second, uint64_t tx_bytes_per_second) {
+  if (!valid_slot(slot)) {
+    return slot_error("set_rate_limit: no such slot", slot);
+  }
+  DtlsSession& s = slots_[slot];
+  if (s.state == SessionState::kFree) {
+    return slot_error("set_rate_limit: slot is free", slot);
+  }
+  s.rx_limit.set_rate(rx_bytes_per_second);
+  s.tx_limit.set_rate(tx_bytes_per_second);
+  return {};
+}
+
+Status SessionTable::attach_ipv6(uint32_t slot, const Ipv6Subnet& lease) {
+  if (!valid_slot(slot)) {
+    return slot_error("attach_ipv6: no such slot", slot);
+  }
+  if (slots_[slot].state == SessionState::kFree) {
+    return slot_error("attach_ipv6: slot is free", slot);
+  }
+  if (lease.empty()) {
+    clear_ipv6(slot);
+    return {};
+  }
+  if (lease.prefix_length > 128) {
+    return slot_error("attach_ipv6: prefix length beyond 128", slot);
+  }
+  const bool only_this_one = routes6_.size() == 1 && !leases6_[slot].empty();
+  if (routes6_.size() != 0 && !only_this_one && lease.prefix_length != lease6_length_) {
+    return slot_error("attach_ipv6: prefix length differs from the other IPv6 leases", slot);
+  }
+  const IpAddr key = ipv6_key(lease.network.data(), lease.prefix_length);
+  if (const uint32_t* owner = routes6_.find(key); owner != nullptr && *owner != slot) {
+    return slot_error("attach_ipv6: subnet is routed to another slot", *owner);
+  }
+  clear_ipv6(slot);
+  // Cannot fail: one entry per slot and the index has room for all slots.
+  routes6_.insert(key, slot);
+  leases6_[slot] = Ipv6Subnet{key.bytes, lease.prefix_length};
+  lease6_length_ = lease.prefix_length;
+  return {};
+}
+
+void SessionTable::clear_ipv6(uint32_t slot) noexcept {
+  Ipv6Subnet& l = leases6_[slot];
+  if (l.empty()) {
+    return;
+  }
+  IpAddr key;
+  key.bytes = l.network;
+  routes6_.erase(key);
+  l = Ipv6Subnet{};
+}
+
 Status SessionTable::deactivate_dtls(uint32_t slot) {
   if (!valid_slot(slot)) {
     return slot_error("deactivate_dtls: no such slot", slot);
@@ -263,6 +328,7 @@ void SessionTable::release(uint32_t slot) noexcept {
   }
   unlink_peer(slot);
   clear_route(slot);
+  clear_ipv6(slot);
   // Overwrites every field, keys included, with the defaults.
   slots_[slot] = DtlsSession{};
   --in_use_;
@@ -286,6 +352,14 @@ uint32_t SessionTable::route(uint32_t dst) const noexcept {
     return kNoSlot;
   }
   return route_[dst - pool_.network];
+}
+
+uint32_t SessionTable::route6(const uint8_t* dst) const noexcept {
+  if (routes6_.size() == 0) {
+    return kNoSlot;
+  }
+  const uint32_t* slot = routes6_.find(ipv6_key(dst, lease6_length_));
+  return slot == nullptr ? kNoSlot : *slot;
 }
 
 bool SessionTable::move_peer(uint32_t slot, const Peer& peer) noexcept {

@@ -17,6 +17,14 @@ DropReason drop_reason_for(InnerVerdict verdict) noexcept {
       return DropReason::kInnerBadTotalLength;
     case InnerVerdict::kSourceSpoofed:
       return DropReason::kInnerSrcSpoofed;
+    case InnerVerdict::kIpv6TooShort:
+      return DropReason::kInner6TooShort;
+    case InnerVerdict::kIpv6BadPayloadLength:
+      return DropReason::kInner6BadPayloadLength;
+    case InnerVerdict::kIpv6NoLease:
+      return DropReason::kInner6NoLease;
+    case InnerVerdict::kIpv6SourceSpoofed:
+      return DropReason::kInner6SrcSpoofed;
   }
   return DropReason::kInnerNotIpv4;
 }
@@ -28,11 +36,28 @@ uint16_t validate_inner(Ctx& ctx, PktBuf* pkts[], uint16_t n) noexcept {
     PktBuf* p = pkts[i];
     // Authenticated only says which client sent it; the client may still lie about its source
     // address or send garbage (style.md rule 5).
-    InnerVerdict v = check_inner_ipv4(p->bytes(), ctx.sessions.at(p->meta.slot).lease);
+    const uint32_t slot = p->meta.slot;
+    InnerVerdict v = check_inner(p->bytes(), ctx.sessions.at(slot).lease, ctx.sessions.lease6(slot));
     if (v == InnerVerdict::kOk) {
       part.keep(p);
     } else {
       part.drop(ctx, p, drop_reason_for(v));
+    }
+  }
+  return part.finish();
+}
+
+uint16_t police_rx(Ctx& ctx, PktBuf* pkts[], uint16_t n) noexcept {
+  check_burst(n);
+  BurstPartition part(pkts);
+  for (uint16_t i = 0; i < n; ++i) {
+    PktBuf* p = pkts[i];
+    // After validate_inner: only packets that would reach TUN are charged, so garbage or spoofed
+    // packets cannot use up a session's allowance.
+    if (ctx.sessions.at(p->meta.slot).rx_limit.take(p->len(), ctx.now_ns)) {
+      part.keep(p);
+    } else {
+      part.drop(ctx, p, DropReason::kRateLimited);
     }
   }
   return part.finish();

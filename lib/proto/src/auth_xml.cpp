@@ -539,6 +539,26 @@ std::string username_form_xml(std::string_view banner) {
                           "<input type=\"text\" name=\"username\" label=\"Username:\" />\n");
 }
 
+std::string group_form_xml(std::string_view banner, bool username, const std::vector<GroupOption>& groups) {
+  std::string inputs;
+  if (username) {
+    inputs += "<input type=\"text\" name=\"username\" label=\"Username:\" />\n";
+  }
+  if (!groups.empty()) {
+    inputs += "<select name=\"group_list\" label=\"Group:\">\n";
+    for (const auto& g : groups) {
+      inputs += "<option value=\"" + xml_escape(g.value) + "\">" + xml_escape(g.label) + "</option>\n";
+    }
+    inputs += "</select>\n";
+  }
+  return auth_request_xml(banner, username ? "Please enter your username." : "Please select your group.", inputs);
+}
+
+std::string otp_form_xml(std::string_view message) {
+  return auth_request_xml({}, message,
+                          "<input type=\"password\" name=\"secondary_password\" label=\"OTP code:\" />\n");
+}
+
 std::string password_form_xml(std::string_view message) {
   return auth_request_xml({}, message, "<input type=\"password\" name=\"password\" label=\"Password:\" />\n");
 }

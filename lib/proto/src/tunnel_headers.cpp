@@ -34,6 +34,11 @@ std::optional<uint32_t> parse_bounded(std::string_view text, uint32_t lo, uint32
   return value;
 }
 
+// Case-insensitive prefix test (ocserv compares agents with strncasecmp).
+bool istarts_with(std::string_view text, std::string_view prefix) noexcept {
+  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
+}
+
 bool valid_hostname(std::string_view name) noexcept {
   if (name.empty() || name.size() > kMaxHostname) {
     return false;
@@ -78,8 +83,43 @@ std::optional<std::array<uint8_t, 48>> parse_master_secret(std::string_view text
 
 }  // namespace
 
+ClientAgent classify_agent(std::string_view ua) noexcept {
+  // ocserv's order (protocol.md §2.2). "Open AnyConnect VPN Agent v3" (legacy XML) is still
+  // OpenConnect for the headers built here.
+  if (istarts_with(ua, "Open AnyConnect VPN Agent") || istarts_with(ua, "OpenConnect VPN Agent")) {
+    return ClientAgent::kOpenConnect;
+  }
+  if (istarts_with(ua, "Cisco AnyConnect") || istarts_with(ua, "AnyConnect")) {
+    return ClientAgent::kAnyConnect;
+  }
+  return ClientAgent::kUnknown;
+}
+
+std::optional<TunnelReply::Ipv6> ipv6_reply(const TunnelRequest& request, uint32_t data_mtu, const Ipv6Addr& address,
+                                            uint8_t prefix_length, const Ipv6Prefix& network,
+                                            const std::vector<Ipv6Addr>& dns,
+                                            const std::vector<Ipv6Prefix>& split_include) {
+  // RFC 8200: every IPv6 link carries 1280 bytes; ocserv leaves the address out below it.
+  constexpr uint32_t kIpv6MinMtu = 1280;
+  if (!request.wants_ipv6 || data_mtu < kIpv6MinMtu) {
+    return std::nullopt;
+  }
+  TunnelReply::Ipv6 v6;
+  v6.address = address;
+  v6.prefix_length = prefix_length;
+  v6.network = network;
+  v6.full = request.full_ipv6;
+  if (request.full_ipv6 && request.agent != ClientAgent::kUnknown) {
+    v6.dns = dns;
+    v6.dns_in_own_header = request.agent == ClientAgent::kAnyConnect;
+    v6.split_include = split_include;
+  }
+  return v6;
+}
+
 TunnelRequest parse_tunnel_request(const HttpRequest& request) {
   TunnelRequest out;
+  out.agent = classify_agent(request.header("User-Agent").value_or(""));
   if (auto value = request.header("X-CSTP-Base-MTU")) {
     out.base_mtu = parse_bounded(*value, kMinBaseMtu, kMaxHeaderMtu);
   }
@@ -88,6 +128,10 @@ TunnelRequest parse_tunnel_request(const HttpRequest& request) {
   }
   if (auto value = request.header("X-CSTP-Address-Type")) {
     out.wants_ipv4 = value->find("IPv4") != std::string_view::npos;
+    out.wants_ipv6 = value->find("IPv6") != std::string_view::npos;
+  }
+  if (auto value = request.header("X-CSTP-Full-IPv6-Capability")) {
+    out.full_ipv6 = value->find("true") != std::string_view::npos;
   }
   if (auto value = request.header("X-CSTP-Hostname"); value && valid_hostname(*value)) {
     out.hostname.assign(*value);
@@ -123,18 +167,44 @@ std::string tunnel_reply(const TunnelReply& reply) {
   }
   add_header(out, "X-CSTP-Address", format_ipv4(reply.address));
   add_header(out, "X-CSTP-Netmask", format_ipv4(reply.netmask));
+  // ocserv's order: the IPv6 lease right after the IPv4 one, IPv6 DNS after IPv4 DNS, IPv6
+  // split-includes after the IPv4 ones.
+  const TunnelReply::Ipv6* v6 = reply.ipv6 ? &*reply.ipv6 : nullptr;
+  if (v6 != nullptr) {
+    if (v6->full) {
+      add_header(out, "X-CSTP-Address-IP6", format_ipv6_prefix(v6->address, v6->prefix_length));
+    } else {
+      // Clients without full-IPv6 support read a second X-CSTP-Address/Netmask pair by family.
+      add_header(out, "X-CSTP-Address", format_ipv6(v6->address));
+      add_header(out, "X-CSTP-Netmask", format_ipv6_prefix(v6->network.network, v6->network.length));
+    }
+  }
   for (uint32_t dns : reply.dns) {
     add_header(out, "X-CSTP-DNS", format_ipv4(dns));
+  }
+  if (v6 != nullptr) {
+    for (const auto& dns : v6->dns) {
+      add_header(out, v6->dns_in_own_header ? "X-CSTP-DNS-IP6" : "X-CSTP-DNS", format_ipv6(dns));
+    }
   }
   for (const auto& domain : reply.split_dns) {
     add_header(out, "X-CSTP-Split-DNS", domain);
   }
-  // With a default route every packet goes through the tunnel; split routes would only make the
-  // client install redundant, narrower routes.
+  // With a default route every packet goes through the tunnel (both families, as in ocserv);
+  // split routes would only make the client install redundant, narrower routes.
   if (!reply.default_route) {
     for (const auto& prefix : reply.split_include) {
       add_header(out, "X-CSTP-Split-Include", format_prefix_dotted(prefix));
     }
+    if (v6 != nullptr) {
+      for (const auto& prefix : v6->split_include) {
+        add_header(out, "X-CSTP-Split-Include-IP6", format_ipv6_prefix(prefix.network, prefix.length));
+      }
+    }
+  }
+  // ocserv's no-route: excluded even from a full tunnel (that is its main use).
+  for (const auto& prefix : reply.split_exclude) {
+    add_header(out, "X-CSTP-Split-Exclude", format_prefix_dotted(prefix));
   }
   add_header(out, "X-CSTP-Tunnel-All-DNS", reply.default_route ? "true" : "false");
   add_header(out, "X-CSTP-Keepalive", reply.keepalive_seconds);

@@ -45,6 +45,25 @@ TEST(Hex, EncodesLowerAndUpper) {
   EXPECT_EQ(hex_encode(data, true), "00AB7FFF");
 }
 
+// Every length around the 8-byte word boundary, with one differing bit at each position: the
+// word loop and the byte tail must both see it.
+TEST(ConstantTimeEqual, FindsADifferenceAtEveryPositionAndLength) {
+  for (size_t len = 0; len <= 33; ++len) {
+    std::vector<uint8_t> a(len);
+    for (size_t i = 0; i < len; ++i) {
+      a[i] = static_cast<uint8_t>(i * 37 + 1);
+    }
+    EXPECT_TRUE(constant_time_equal(a, a)) << len;
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (int bit : {0, 7}) {
+        std::vector<uint8_t> b = a;
+        b[pos] ^= static_cast<uint8_t>(1u << bit);
+        EXPECT_FALSE(constant_time_equal(a, b)) << "len " << len << " pos " << pos << " bit " << bit;
+      }
+    }
+  }
+}
+
 TEST(ConstantTimeEqual, ComparesContentAndLength) {
   auto a = bytes_of("abcdef");
   auto b = bytes_of("abcdef");

@@ -73,10 +73,23 @@ void expect_same(const Config& got, const Config& want) {
   EXPECT_EQ(got.network.routes, want.network.routes);
   EXPECT_EQ(got.network.default_route, want.network.default_route);
   EXPECT_EQ(got.network.dns_servers, want.network.dns_servers);
+  EXPECT_EQ(got.network.ipv6_network, want.network.ipv6_network);
+  EXPECT_EQ(got.network.ipv6_subnet_prefix, want.network.ipv6_subnet_prefix);
+  EXPECT_EQ(got.network.routes6, want.network.routes6);
+  EXPECT_EQ(got.network.dns_servers6, want.network.dns_servers6);
   EXPECT_EQ(got.network.split_dns, want.network.split_dns);
   EXPECT_EQ(got.network.default_domain, want.network.default_domain);
   EXPECT_EQ(got.network.mtu, want.network.mtu);
   EXPECT_EQ(got.security.max_ban_score, want.security.max_ban_score);
+  EXPECT_EQ(got.security.ban_reset_time.count(), want.security.ban_reset_time.count());
+  EXPECT_EQ(got.security.ban_time.count(), want.security.ban_time.count());
+  EXPECT_EQ(got.security.ban_points_wrong_password, want.security.ban_points_wrong_password);
+  EXPECT_EQ(got.security.ban_points_connection, want.security.ban_points_connection);
+  EXPECT_EQ(got.security.ban_exempt, want.security.ban_exempt);
+  EXPECT_EQ(got.session.session_timeout.count(), want.session.session_timeout.count());
+  EXPECT_EQ(got.session.rx_rate_limit, want.session.rx_rate_limit);
+  EXPECT_EQ(got.session.tx_rate_limit, want.session.tx_rate_limit);
+  EXPECT_EQ(got.session.quota_bytes, want.session.quota_bytes);
   EXPECT_EQ(got.session.max_clients, want.session.max_clients);
   EXPECT_EQ(got.session.max_same_clients, want.session.max_same_clients);
   EXPECT_EQ(got.session.cookie_timeout.count(), want.session.cookie_timeout.count());
@@ -127,14 +140,21 @@ max_password_tries = 5
 [network]
 device = "tun-vpn0"
 ipv4_network = "10.20.0.0/16"
-routes = ["10.0.0.0/8", "default", "172.16.0.0/12"]
-dns_servers = ["1.1.1.1", "8.8.8.8"]
+ipv6_network = "fd00:20::/48"
+ipv6_subnet_prefix = 64
+routes = ["10.0.0.0/8", "default", "172.16.0.0/12", "fd00:aa::/64"]
+dns_servers = ["1.1.1.1", "8.8.8.8", "fd00:20::53"]
 split_dns = ["corp.example.com", "lab.internal"]
 default_domain = "example.com"
 mtu = 1300
 
 [security]
 max_ban_score = 80
+ban_reset_time = 600
+ban_time = 60
+ban_points_wrong_password = 20
+ban_points_connection = 2
+ban_exempt = ["10.0.0.0/8", "192.0.2.7/32"]
 
 [session]
 max_clients = 1000
@@ -143,6 +163,10 @@ cookie_timeout = 600
 dpd = 60
 keepalive = 300
 idle_timeout = 3600
+session_timeout = 86400
+rx_rate_limit = 125000
+tx_rate_limit = 250000
+quota_bytes = 10000000000
 predictable_ips = false
 connect_script = "/usr/local/bin/on-connect"
 disconnect_script = "/usr/local/bin/on-disconnect"
@@ -189,10 +213,23 @@ TEST(ConfigParse, FullConfigSetsEveryField) {
   want.network.routes = {Ipv4Prefix{kIp10_0_0_0, 8}, Ipv4Prefix{0xAC100000, 12}};
   want.network.default_route = true;
   want.network.dns_servers = {kIp1_1_1_1, 0x08080808};
+  want.network.ipv6_network = *parse_ipv6_prefix("fd00:20::/48");
+  want.network.ipv6_subnet_prefix = 64;
+  want.network.routes6 = {*parse_ipv6_prefix("fd00:aa::/64")};
+  want.network.dns_servers6 = {*parse_ipv6("fd00:20::53")};
   want.network.split_dns = {"corp.example.com", "lab.internal"};
   want.network.default_domain = "example.com";
   want.network.mtu = 1300;
   want.security.max_ban_score = 80;
+  want.security.ban_reset_time = Seconds{600};
+  want.security.ban_time = Seconds{60};
+  want.security.ban_points_wrong_password = 20;
+  want.security.ban_points_connection = 2;
+  want.security.ban_exempt = {Ipv4Prefix{kIp10_0_0_0, 8}, Ipv4Prefix{0xC0000207, 32}};
+  want.session.session_timeout = Seconds{86400};
+  want.session.rx_rate_limit = 125000;
+  want.session.tx_rate_limit = 250000;
+  want.session.quota_bytes = 10000000000ULL;
   want.session.max_clients = 1000;
   want.session.max_same_clients = 2;
   want.session.cookie_timeout = Seconds{600};
@@ -289,6 +326,42 @@ TEST_P(ConfigValueTest, Accepted) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, ConfigValueTest,
     ::testing::Values(
+        // [auth]: certificates, OTP, groups, per-user config directories.
+        ValueCase{"AuthCertificate",
+                  "[auth]\nmethod = \"certificate\"\nca_file = \"/etc/ca.pem\"\ncrl_file = \"/etc/crl.pem\"\n"
+                  "cert_user_oid = \"0.9.2342.19200300.100.1.1\"\ncert_group_oid = \"2.5.4.11\"",
+                  [](const Config& c) {
+                    EXPECT_EQ(c.auth.method, AuthMethod::kCertificate);
+                    EXPECT_FALSE(c.auth.uses_password());
+                    EXPECT_EQ(c.auth.ca_file, "/etc/ca.pem");
+                    EXPECT_EQ(c.auth.crl_file, "/etc/crl.pem");
+                    EXPECT_EQ(c.auth.cert_user_oid, "0.9.2342.19200300.100.1.1");
+                    EXPECT_EQ(c.auth.cert_group_oid, "2.5.4.11");
+                  }},
+        ValueCase{"AuthPlainAndCertificateSanEmail",
+                  "[auth]\nmethod = \"plain+certificate\"\nca_file = \"/ca.pem\"\ncert_user_oid = \"SAN(rfc822name)\"",
+                  [](const Config& c) {
+                    EXPECT_EQ(c.auth.method, AuthMethod::kPlainAndCertificate);
+                    EXPECT_TRUE(c.auth.uses_password());
+                    EXPECT_TRUE(c.auth.uses_certificate());
+                    EXPECT_EQ(c.auth.cert_user_oid, "SAN(rfc822name)");
+                  }},
+        ValueCase{"AuthOtpAndGroups",
+                  "[auth]\notp_file = \"/etc/users.oath\"\nselect_groups = [\"eng\", \"ops[Operations team]\"]\n"
+                  "default_select_group = \"DEFAULT\"\nauto_select_group = true\n"
+                  "config_per_user = \"/etc/u/\"\nconfig_per_group = \"/etc/g\"",
+                  [](const Config& c) {
+                    EXPECT_EQ(c.auth.otp_file, "/etc/users.oath");
+                    ASSERT_EQ(c.auth.select_groups.size(), 2u);
+                    EXPECT_EQ(c.auth.select_groups[0].name, "eng");
+                    EXPECT_EQ(c.auth.select_groups[0].label, "eng");
+                    EXPECT_EQ(c.auth.select_groups[1].name, "ops");
+                    EXPECT_EQ(c.auth.select_groups[1].label, "Operations team");
+                    EXPECT_EQ(c.auth.default_select_group, "DEFAULT");
+                    EXPECT_TRUE(c.auth.auto_select_group);
+                    EXPECT_EQ(c.auth.config_per_user, "/etc/u/");
+                    EXPECT_EQ(c.auth.config_per_group, "/etc/g");
+                  }},
         ValueCase{"PortMin", "[server]\ntcp_port = 1", [](const Config& c) { EXPECT_EQ(c.server.tcp_port, 1); }},
         ValueCase{"PortMax", "[server]\ntcp_port = 65535\ndtls_port = 65535",
                   [](const Config& c) {
@@ -301,6 +374,22 @@ INSTANTIATE_TEST_SUITE_P(
                   [](const Config& c) { EXPECT_EQ(c.performance.tun_queues, 64u); }},
         ValueCase{"IdleTimeoutZero", "[session]\nidle_timeout = 0",
                   [](const Config& c) { EXPECT_EQ(c.session.idle_timeout.count(), 0); }},
+        ValueCase{"RateLimitMax", "[session]\nrx_rate_limit = 1250000000\ntx_rate_limit = 1",
+                  [](const Config& c) {
+                    EXPECT_EQ(c.session.rx_rate_limit, 1250000000u);
+                    EXPECT_EQ(c.session.tx_rate_limit, 1u);
+                  }},
+        ValueCase{"BanExemptEmpty", "[security]\nban_exempt = []",
+                  [](const Config& c) { EXPECT_TRUE(c.security.ban_exempt.empty()); }},
+        ValueCase{"BanExemptEverything", "[security]\nban_exempt = [\"0.0.0.0/0\"]",
+                  [](const Config& c) {
+                    EXPECT_EQ(c.security.ban_exempt, (std::vector<Ipv4Prefix>{{0, 0}}));
+                  }},
+        ValueCase{"BanPointsZero", "[security]\nban_points_connection = 0\nban_points_wrong_password = 0",
+                  [](const Config& c) {
+                    EXPECT_EQ(c.security.ban_points_connection, 0u);
+                    EXPECT_EQ(c.security.ban_points_wrong_password, 0u);
+                  }},
         ValueCase{"PoolShortest", "[network]\nipv4_network = \"10.0.0.0/8\"",
                   [](const Config& c) {
                     EXPECT_EQ(c.network.ipv4_network, (Ipv4Prefix{kIp10_0_0_0, 8}));
@@ -324,6 +413,28 @@ INSTANTIATE_TEST_SUITE_P(
                     EXPECT_FALSE(c.network.default_route);
                     EXPECT_EQ(c.network.routes, (std::vector<Ipv4Prefix>{{0x0A010203, 32}}));
                   }},
+        ValueCase{"Ipv6PoolSingleAddresses", "[network]\nipv6_network = \"fd00:1::/64\"",
+                  [](const Config& c) {
+                    ASSERT_TRUE(c.network.ipv6_network);
+                    EXPECT_EQ(*c.network.ipv6_network, *parse_ipv6_prefix("fd00:1::/64"));
+                    EXPECT_EQ(c.network.ipv6_subnet_prefix, 128);
+                  }},
+        ValueCase{"Ipv6EmptyMeansNone", "[network]\nipv6_network = \"\"",
+                  [](const Config& c) { EXPECT_FALSE(c.network.ipv6_network); }},
+        ValueCase{"Ipv6RoutesAndDnsSplitByFamily",
+                  "[network]\nipv6_network = \"fd00:1::/64\"\nroutes = [\"10.0.0.0/8\", \"2001:db8::/32\", "
+                  "\"default\"]\ndns_servers = [\"2606:4700:4700::1111\", \"1.1.1.1\"]",
+                  [](const Config& c) {
+                    EXPECT_TRUE(c.network.default_route);
+                    EXPECT_EQ(c.network.routes, (std::vector<Ipv4Prefix>{{kIp10_0_0_0, 8}}));
+                    EXPECT_EQ(c.network.routes6, (std::vector<Ipv6Prefix>{*parse_ipv6_prefix("2001:db8::/32")}));
+                    EXPECT_EQ(c.network.dns_servers, (std::vector<uint32_t>{kIp1_1_1_1}));
+                    EXPECT_EQ(c.network.dns_servers6, (std::vector<Ipv6Addr>{*parse_ipv6("2606:4700:4700::1111")}));
+                  }},
+        ValueCase{"Ipv6SubnetsJustEnough",  // /16 IPv4 pool: 2^16 /64 subnets in a /48
+                  "[network]\nipv4_network = \"10.0.0.0/16\"\nipv6_network = \"fd00::/48\"\n"
+                  "ipv6_subnet_prefix = 64",
+                  [](const Config& c) { EXPECT_EQ(c.network.ipv6_subnet_prefix, 64); }},
         ValueCase{"EmptyArrays", "[network]\nroutes = []\ndns_servers = []\nsplit_dns = []",
                   [](const Config& c) {
                     EXPECT_TRUE(c.network.routes.empty());
@@ -374,6 +485,59 @@ TEST_P(ConfigErrorTest, Reported) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, ConfigErrorTest,
     ::testing::Values(
+        // Limits and bans.
+        // [auth]
+        ErrorCase{"AuthUnknownMethod", "[auth]\nmethod = \"cert\"\n", "auth.method", 2,
+                  "'cert' is not one of 'plain', 'certificate', 'plain+certificate'"},
+        ErrorCase{"AuthCertificateWithoutCa", "[auth]\nmethod = \"certificate\"\n", "auth.ca_file", 2,
+                  "is required with a certificate method"},
+        ErrorCase{"AuthCaWithoutCertificateMethod", "[auth]\n\nca_file = \"/ca.pem\"\n", "auth.ca_file", 3,
+                  "needs method = \"certificate\""},
+        ErrorCase{"AuthCrlWithoutCertificateMethod", "[auth]\ncrl_file = \"/crl.pem\"\n", "auth.crl_file", 2,
+                  "needs method"},
+        ErrorCase{"AuthBadUserOid", "[auth]\ncert_user_oid = \"CN\"\n", "auth.cert_user_oid", 2,
+                  "expected a dotted OID"},
+        ErrorCase{"AuthBadOidDots", "[auth]\ncert_user_oid = \"2..5.4\"\n", "auth.cert_user_oid", 2,
+                  "expected a dotted OID"},
+        ErrorCase{"AuthGroupOidSan",
+                  "[auth]\nmethod = \"certificate\"\nca_file = \"/c\"\ncert_group_oid = \"SAN(rfc822name)\"\n",
+                  "auth.cert_group_oid", 4, "must be a subject attribute OID"},
+        ErrorCase{"AuthOtpWithCertificateOnly",
+                  "[auth]\nmethod = \"certificate\"\nca_file = \"/c\"\notp_file = \"/o\"\n", "auth.otp_file", 4,
+                  "needs a password method"},
+        ErrorCase{"AuthSelectGroupSlash", "[auth]\nselect_groups = [\"ok\", \"a/b\"]\n", "auth.select_groups[1]", 2,
+                  "not a valid group name"},
+        ErrorCase{"AuthSelectGroupBadLabel", "[auth]\nselect_groups = [\"a[b\"]\n", "auth.select_groups[0]", 2,
+                  "expected \"name\" or \"name[label]\""},
+        ErrorCase{"AuthSelectGroupEmptyLabel", "[auth]\nselect_groups = [\"a[]\"]\n", "auth.select_groups[0]", 2,
+                  "expected \"name\" or \"name[label]\""},
+        ErrorCase{"AuthSelectGroupTwice", "[auth]\nselect_groups = [\"a\", \"a[A]\"]\n", "auth.select_groups[1]", 2,
+                  "listed twice"},
+        ErrorCase{"AuthDefaultGroupClash", "[auth]\nselect_groups = [\"a\"]\ndefault_select_group = \"a\"\n",
+                  "auth.default_select_group", 3, "already the label"},
+        ErrorCase{"AuthConfigDirRelative", "[auth]\nconfig_per_user = \"users\"\n", "auth.config_per_user", 2,
+                  "must be an absolute path"},
+        ErrorCase{"AuthAutoSelectNotBool", "[auth]\nauto_select_group = 1\n", "auth.auto_select_group", 2,
+                  "expected a boolean"},
+        ErrorCase{"RateLimitNegative", "[session]\nrx_rate_limit = -1\n", "session.rx_rate_limit", 2,
+                  "must be between 0 and 1250000000, got -1"},
+        ErrorCase{"RateLimitTooHigh", "[session]\n\ntx_rate_limit = 1250000001\n", "session.tx_rate_limit", 3,
+                  "must be between 0 and 1250000000"},
+        ErrorCase{"QuotaNotInteger", "[session]\nquota_bytes = \"1G\"\n", "session.quota_bytes", 2,
+                  "expected an integer, got a string"},
+        ErrorCase{"SessionTimeoutNegative", "[session]\nsession_timeout = -5\n", "session.session_timeout", 2,
+                  "must be between 0 and"},
+        ErrorCase{"BanTimeZero", "[security]\nban_time = 0\n", "security.ban_time", 2, "must be between 1 and"},
+        ErrorCase{"BanResetTimeZero", "[security]\nmax_ban_score = 80\nban_reset_time = 0\n",
+                  "security.ban_reset_time", 3, "must be between 1 and"},
+        ErrorCase{"BanPointsNegative", "[security]\nban_points_wrong_password = -10\n",
+                  "security.ban_points_wrong_password", 2, "must be at least 0, got -10"},
+        ErrorCase{"BanExemptNotPrefix", "[security]\nban_exempt = [\"127.0.0.0/8\", \"localhost\"]\n",
+                  "security.ban_exempt[1]", 2, "expected an IPv4 prefix"},
+        ErrorCase{"BanExemptHostBits", "[security]\nban_exempt = [\"10.1.2.3/8\"]\n", "security.ban_exempt[0]", 2,
+                  "host bits are set"},
+        ErrorCase{"BanExemptNotArray", "[security]\nban_exempt = \"127.0.0.0/8\"\n", "security.ban_exempt", 2,
+                  "expected an array, got a string"},
         // Unknown names: a typo must never fall back to a default silently.
         ErrorCase{"UnknownKey", "[network]\nmtu = 1400\nmtux = 1400\n", "network.mtux", 3,
                   "unknown key 'mtux' in [network]"},
@@ -450,6 +614,31 @@ INSTANTIATE_TEST_SUITE_P(
                   "expected an IPv4 prefix"},
         ErrorCase{"BadDns", "[network]\ndns_servers = [\"1.1.1.1\", \"1.1.1\"]\n", "network.dns_servers[1]", 2,
                   "expected an IPv4 address like 1.1.1.1, got '1.1.1'"},
+        ErrorCase{"Ipv6PoolHostBits", "[network]\nipv6_network = \"fd00::1/64\"\n", "network.ipv6_network", 2,
+                  "host bits are set in 'fd00::1/64'; did you mean 'fd00::/64'?"},
+        ErrorCase{"Ipv6PoolNotIpv6", "[network]\nipv6_network = \"10.0.0.0/8\"\n", "network.ipv6_network", 2,
+                  "expected an IPv6 prefix like fd00::/64, got '10.0.0.0/8'"},
+        ErrorCase{"Ipv6PoolTooLong", "[network]\nipv6_network = \"fd00::/124\"\n", "network.ipv6_network", 2,
+                  "prefix length must be between 16 and 120, got 124"},
+        ErrorCase{"Ipv6PoolTooFewSubnets",
+                  "[network]\nipv4_network = \"10.0.0.0/16\"\nipv6_network = \"fd00::/56\"\nipv6_subnet_prefix = 64\n",
+                  "network.ipv6_network", 3, "fewer than the 2^16 addresses of ipv4_network"},
+        ErrorCase{"Ipv6SubnetNotLonger", "[network]\nipv6_network = \"fd00::/64\"\nipv6_subnet_prefix = 64\n",
+                  "network.ipv6_subnet_prefix", 3, "must be longer than the ipv6_network prefix /64, got 64"},
+        ErrorCase{"Ipv6SubnetWithoutPool", "[network]\nipv6_subnet_prefix = 64\n", "network.ipv6_subnet_prefix", 2,
+                  "needs network.ipv6_network"},
+        ErrorCase{"Ipv6RouteWithoutPool", "[network]\nroutes = [\"fd00:aa::/64\"]\n", "network.routes", 2,
+                  "IPv6 routes need network.ipv6_network"},
+        ErrorCase{"Ipv6RouteHostBits", "[network]\nipv6_network = \"fd00::/64\"\nroutes = [\"fd00:aa::1/64\"]\n",
+                  "network.routes[0]", 3, "did you mean 'fd00:aa::/64'?"},
+        ErrorCase{"Ipv6RouteZeroPrefix", "[network]\nipv6_network = \"fd00::/64\"\nroutes = [\"::/0\"]\n",
+                  "network.routes[0]", 3, "use \"default\""},
+        ErrorCase{"Ipv6DnsWithoutPool", "[network]\ndns_servers = [\"fd00::53\"]\n", "network.dns_servers", 2,
+                  "IPv6 DNS servers need network.ipv6_network"},
+        ErrorCase{"BadIpv6Dns", "[network]\nipv6_network = \"fd00::/64\"\ndns_servers = [\"fd00:::53\"]\n",
+                  "network.dns_servers[0]", 3, "expected an IPv6 address"},
+        ErrorCase{"Ipv6MtuTooSmall", "[network]\nipv6_network = \"fd00::/64\"\nmtu = 1200\n", "network.mtu", 3,
+                  "must be at least 1280 with ipv6_network"},
         ErrorCase{"DnsWrongType", "[network]\ndns_servers = [16843009]\n", "network.dns_servers[0]", 2,
                   "expected a string, got an integer"},
         // Names and free text.

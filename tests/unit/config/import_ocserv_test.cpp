@@ -77,6 +77,22 @@ INSTANTIATE_TEST_SUITE_P(
                   EXPECT_EQ(c.network.routes[2].length, 24);
                   EXPECT_FALSE(c.network.default_route);
                 }},
+        MapCase{"Ipv6NetworkRoutesDns",
+                "udp-port=443\nipv6-network = fd00:1::/48\nipv6-subnet-prefix = 64\nroute = fd00:aa::/64\n"
+                "route = 10.0.0.0/8\ndns = fd00:1::53\ndns = 10.0.0.53\n",
+                [](const Config& c) {
+                  ASSERT_TRUE(c.network.ipv6_network);
+                  EXPECT_EQ(format_ipv6_prefix(c.network.ipv6_network->network, c.network.ipv6_network->length),
+                            "fd00:1::/48");
+                  EXPECT_EQ(c.network.ipv6_subnet_prefix, 64);
+                  ASSERT_EQ(c.network.routes6.size(), 1u);
+                  EXPECT_EQ(c.network.routes6[0].length, 64);
+                  EXPECT_EQ(c.network.routes.size(), 1u);
+                  EXPECT_EQ(c.network.dns_servers6.size(), 1u);
+                  EXPECT_EQ(c.network.dns_servers.size(), 1u);
+                }},
+        MapCase{"DefaultRouteIpv6Spelling", "udp-port=443\nroute = ::/0\n",
+                [](const Config& c) { EXPECT_TRUE(c.network.default_route); }},
         MapCase{"DefaultRoute", "udp-port=443\nroute = default\n",
                 [](const Config& c) { EXPECT_TRUE(c.network.default_route); }},
         MapCase{"DnsAndDomains",
@@ -139,8 +155,12 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(UnsupportedCase{"UnknownKey", "rekey-time = 172800\n", "# unsupported: rekey-time = 172800"},
                       UnsupportedCase{"PamAuth", "auth = \"pam\"\n", "# unsupported: auth = \"pam\""},
                       UnsupportedCase{"OtpAuth", "auth = \"plain[passwd=/a,otp=/b]\"\n", "# unsupported: auth ="},
-                      UnsupportedCase{"Ipv6Route", "route = fd00::/64\n", "# unsupported: route = fd00::/64"},
-                      UnsupportedCase{"Ipv6Dns", "dns = fd00::1\n", "# unsupported: dns = fd00::1"},
+                      // Without ipv6-network ocserv ignores IPv6 routes and DNS; we list them.
+                      UnsupportedCase{"Ipv6RouteWithoutNetwork", "route = fd00::/64\n",
+                                      "# unsupported: route = fd00::/64  (IPv6 needs ipv6-network)"},
+                      UnsupportedCase{"Ipv6DnsWithoutNetwork", "dns = fd00::1\n", "# unsupported: dns = fd00::1"},
+                      UnsupportedCase{"Ipv6NetworkHostBits", "ipv6-network = fd00::1/64\n",
+                                      "# unsupported: ipv6-network = fd00::1/64"},
                       UnsupportedCase{"HostName", "listen-host = vpn.example.com\n",
                                       "# unsupported: listen-host = vpn.example.com"},
                       UnsupportedCase{"BadNumber", "dpd = soon\n", "# unsupported: dpd = soon"},
@@ -197,6 +217,20 @@ TEST(ImportOcserv, EmptyInputIsAValidConfig) {
   auto c = convert("", &r);
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(r.converted, 0u);
+}
+
+// Found by tests/fuzz/fuzz_config.cpp: Latin-1 or control bytes from an ocserv.conf were copied
+// into the TOML (a string value or an "unsupported" comment), which our parser then refused.
+TEST(ImportOcserv, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  ImportResult r;
+  auto c = convert("banner = Caf\xE9 \xC3\xA9t\xC3\n"
+                   "made-up-option = /usr/bin/x\x7f\x01\xFE\r\n",
+                   &r);
+  ASSERT_NE(c, nullptr) << r.toml;
+  EXPECT_EQ(c->server.banner, "Caf\xEF\xBF\xBD \xC3\xA9t\xEF\xBF\xBD");
+  EXPECT_NE(r.toml.find("# unsupported: made-up-option = /usr/bin/x\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"),
+            std::string::npos)
+      << r.toml;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <wolfssl/wolfio.h>
 
 #include "dtls_handshake.hpp"
+#include "tls_memory.hpp"
 
 #ifdef OCM_HAVE_GNUTLS
 #include <gnutls/gnutls.h>
@@ -22,6 +23,8 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <iterator>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -430,6 +433,56 @@ TEST(DtlsPsk, LostFinalFlightIsAnsweredAfterDone) {
   client.in.push_back(seal_app(*keys, true, keys->server_next_seq, "after-retransmit"));
   char buf[64] = {};
   EXPECT_EQ(wolfSSL_read(client.ssl(), buf, sizeof buf), 16);
+}
+
+// issue 7: a tunnel drops its finished handshake once the client has shown it got our last
+// flight (a record under the new keys) or had time to ask for it again.
+TEST(DtlsHandshakeDisposal, OnlyFinishedInstalledAndConfirmedOrLingeredHandshakesGo) {
+  using std::chrono::seconds;
+  const auto linger = kDtlsHandshakeLinger;
+  struct Case {
+    State state;
+    bool installed;
+    bool record_seen;
+    std::chrono::steady_clock::duration since_done;
+    bool disposable;
+  };
+  const Case cases[] = {
+      /* 0 */ {State::kWantRead, true, true, linger * 2, false},  // a new attempt in progress
+      /* 1 */ {State::kError, true, true, linger * 2, false},     // errors are dropped elsewhere
+      /* 2 */ {State::kDone, false, true, linger * 2, false},     // keys not in the data plane
+      /* 3 */ {State::kDone, true, false, seconds(0), false},     // just finished, nothing heard
+      /* 4 */ {State::kDone, true, false, linger - seconds(1), false},
+      /* 5 */ {State::kDone, true, false, linger, true},  // retransmission window over
+      /* 6 */ {State::kDone, true, true, seconds(0), true},  // the client uses the keys
+  };
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    const Case& c = cases[i];
+    EXPECT_EQ(dtls_handshake_disposable(c.state, c.installed, c.record_seen, c.since_done), c.disposable) << i;
+  }
+}
+
+// The wolfSSL object of a PSK handshake puts its 37.5 KB session block in its own mapping; all of
+// them are gone with the handshake object (nothing stays behind per tunnel).
+TEST(DtlsPsk, DroppingTheHandshakeFreesItsMappings) {
+  install_tls_allocators();
+  auto server = make_server();
+  auto psk = filled32(12);
+  WolfClient client(bytes(psk.data(), psk.size()));
+  const size_t before = tls_own_mapping_blocks();
+  auto hs = make_psk(server, psk);
+  EXPECT_GT(tls_own_mapping_blocks(), before);
+  pump(client, *hs);
+  ASSERT_TRUE(client.done);
+  ASSERT_EQ(hs->state(), State::kDone);
+  auto keys = hs->keys();
+  ASSERT_TRUE(keys);
+  hs.reset();
+  EXPECT_EQ(tls_own_mapping_blocks(), before);
+  // The keys outlive the handshake object: the client's records still open with them.
+  ASSERT_EQ(wolfSSL_write(client.ssl(), "late", 4), 4);
+  ASSERT_FALSE(client.out.empty());
+  EXPECT_EQ(open_app(*keys, false, client.out.back()), "late");
 }
 
 TEST(DtlsPsk, GarbageAndTruncatedHellosNeverComplete) {

@@ -4,6 +4,7 @@
 #include <wolfssl/ssl.h>
 
 #include "tls.hpp"
+#include "tls_memory.hpp"
 
 #include <gtest/gtest.h>
 
@@ -119,6 +120,84 @@ TEST_P(TlsVersionTest, HandshakeAndRecordBoundaries) {
   wolfSSL_shutdown(client.ssl());
   server.push_input(client.out.data(), client.out.size());
   EXPECT_EQ(server.read(buf, sizeof buf, n), TlsSession::Status::kClosed);
+}
+
+// issue 7, memory per idle session: the handshake gives the zero pages of wolfSSL's session
+// object back, and the object's own mapping goes away with the session.
+TEST_P(TlsVersionTest, HandshakeReleasesTheSessionObjectsZeroPages) {
+  auto ctx = TlsContext::create(test_crypto());
+  ASSERT_TRUE(ctx.has_value()) << ctx.error().message;
+  const size_t blocks_before = tls_own_mapping_blocks();
+  {
+    TlsSession server(*ctx);
+    EXPECT_GT(tls_own_mapping_blocks(), blocks_before);
+    MemClient client(GetParam());
+    ASSERT_TRUE(handshake(client, server));
+    // Of the 37.5 KB WOLFSSL_SESSION, 36 KB are certificate-chain arrays that stay zero.
+    EXPECT_GE(server.released_bytes(), 32u * 1024);
+    // Still fully working afterwards.
+    ASSERT_EQ(wolfSSL_write(client.ssl(), "ping", 4), 4);
+    server.push_input(client.out.data(), client.out.size());
+    client.out.clear();
+    uint8_t buf[64];
+    size_t n = 0;
+    ASSERT_EQ(server.read(buf, sizeof buf, n), TlsSession::Status::kOk);
+    EXPECT_EQ(std::string(reinterpret_cast<char*>(buf), n), "ping");
+  }
+  EXPECT_EQ(tls_own_mapping_blocks(), blocks_before);
+}
+
+// A burst of records must not leave a 64 KiB input buffer behind on an idle tunnel.
+TEST(TlsSessionTest, InputBufferShrinksOnceDrained) {
+  auto ctx = TlsContext::create(test_crypto());
+  ASSERT_TRUE(ctx.has_value());
+  TlsSession server(*ctx);
+  MemClient client(13);
+  ASSERT_TRUE(handshake(client, server));
+  std::vector<uint8_t> record(16000, 'x');
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(wolfSSL_write(client.ssl(), record.data(), static_cast<int>(record.size())),
+              static_cast<int>(record.size()));
+  }
+  server.push_input(client.out.data(), client.out.size());
+  client.out.clear();
+  EXPECT_GT(server.input_capacity(), TlsSession::kKeptInputCapacity);
+  uint8_t buf[16500];
+  size_t n = 0;
+  size_t total = 0;
+  while (server.read(buf, sizeof buf, n) == TlsSession::Status::kOk) {
+    total += n;
+  }
+  EXPECT_EQ(total, 4 * record.size());
+  EXPECT_LE(server.input_capacity(), TlsSession::kKeptInputCapacity);
+}
+
+// The server prefers X25519 (no fast P-256 in this wolfSSL): a client sending key shares for
+// both, as openconnect does, gets X25519; a client sharing only P-256 still gets P-256 at once.
+TEST(TlsSessionTest, PrefersX25519AndStillServesP256OnlyClients) {
+  auto ctx = TlsContext::create(test_crypto());
+  ASSERT_TRUE(ctx.has_value());
+  {
+    TlsSession server(*ctx);
+    MemClient client(13);
+    ASSERT_EQ(wolfSSL_UseKeyShare(client.ssl(), WOLFSSL_ECC_SECP256R1), WOLFSSL_SUCCESS);
+    ASSERT_EQ(wolfSSL_UseKeyShare(client.ssl(), WOLFSSL_ECC_X25519), WOLFSSL_SUCCESS);
+    ASSERT_TRUE(handshake(client, server));
+    EXPECT_STREQ(wolfSSL_get_curve_name(client.ssl()), "X25519");
+  }
+  {
+    TlsSession server(*ctx);
+    MemClient client(13);
+    ASSERT_EQ(wolfSSL_UseKeyShare(client.ssl(), WOLFSSL_ECC_SECP256R1), WOLFSSL_SUCCESS);
+    ASSERT_TRUE(handshake(client, server));
+    EXPECT_STREQ(wolfSSL_get_curve_name(client.ssl()), "SECP256R1");
+  }
+  {
+    TlsSession server(*ctx);
+    MemClient client(12);  // TLS 1.2 ECDHE still works with the group list
+    ASSERT_TRUE(handshake(client, server));
+    EXPECT_EQ(server.version(), "TLSv1.2");
+  }
 }
 
 TEST(TlsSessionTest, GarbageInsteadOfClientHelloIsAnError) {

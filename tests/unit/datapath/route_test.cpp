@@ -21,8 +21,10 @@ struct RouteCase {
 
 std::vector<RouteCase> cases() {
   auto to = [](uint32_t dst, size_t len = 80) { return test::ipv4_packet(test::kRemote, dst, len); };
-  auto v6 = to(Harness::lease_of(0));
-  v6[0] = 0x60;
+  // Slot i's IPv6 lease is fd00:1::(2+i)/128 (SetUp).
+  auto to6 = [](uint16_t low) { return test::ipv6_packet(test::v6addr(0x99, 0x42), test::v6addr(low), 80); };
+  auto not_ip = to(Harness::lease_of(0));
+  not_ip[0] = 0x50;
   return {
       {"dtls_active", to(Harness::lease_of(0)), Out::kSeal, DropReason::kNone, 0},
       {"cstp_only", to(Harness::lease_of(1)), Out::kCstp, DropReason::kNone, 1},
@@ -30,7 +32,12 @@ std::vector<RouteCase> cases() {
       {"unleased_pool_address", to(kPoolNet + 500), Out::kDropped, DropReason::kNoRoute},
       {"outside_pool", to(0x0B000001), Out::kDropped, DropReason::kNoRoute},
       {"pool_broadcast", to(kPoolNet + 0xffff), Out::kDropped, DropReason::kNoRoute},
-      {"ipv6", v6, Out::kDropped, DropReason::kTunNotIpv4},
+      {"ipv6_dtls_active", to6(2), Out::kSeal, DropReason::kNone, 0},
+      {"ipv6_cstp_only", to6(3), Out::kCstp, DropReason::kNone, 1},
+      {"ipv6_unleased", to6(9), Out::kDropped, DropReason::kNoRoute},
+      {"ipv6_server_address", to6(1), Out::kDropped, DropReason::kNoRoute},
+      {"ipv6_truncated", std::vector<uint8_t>(39, 0x60), Out::kDropped, DropReason::kTunNotIpv4},
+      {"version_5", not_ip, Out::kDropped, DropReason::kTunNotIpv4},
       {"too_short", std::vector<uint8_t>(12, 0x45), Out::kDropped, DropReason::kTunNotIpv4},
   };
 }
@@ -42,6 +49,9 @@ class RouteTest : public ::testing::TestWithParam<RouteCase> {
     ASSERT_TRUE(h_.table.attach_cstp(1, Harness::lease_of(1)));
     h_.activate(2);
     ASSERT_TRUE(h_.table.mark_dtls_inactive(2));
+    for (uint32_t slot = 0; slot < 3; ++slot) {
+      ASSERT_TRUE(h_.table.attach_ipv6(slot, Ipv6Subnet{test::v6addr(static_cast<uint16_t>(2 + slot)), 128}));
+    }
   }
   Harness h_{8};
 };

@@ -166,6 +166,57 @@ TEST_F(SessionTableTest, ReleaseForgetsEverything) {
   ASSERT_TRUE(t_.attach_cstp(7, Harness::lease_of(6))) << "lease reusable";
 }
 
+// ---- IPv6 leases ---------------------------------------------------------------------------
+
+TEST_F(SessionTableTest, Ipv6LeaseRoutesItsWholeSubnet) {
+  ASSERT_TRUE(t_.attach_cstp(3, Harness::lease_of(3)));
+  // Host bits in the given network are cleared: the lease is the subnet.
+  ASSERT_TRUE(t_.attach_ipv6(3, Ipv6Subnet{test::v6addr(1, 3), 64}));
+  EXPECT_EQ(t_.lease6(3), (Ipv6Subnet{test::v6addr(0, 3), 64}));
+  EXPECT_EQ(t_.route6(test::v6addr(0x1234, 3).data()), 3u);
+  EXPECT_EQ(t_.route6(test::v6addr(1, 4).data()), kNoSlot);
+  EXPECT_EQ(t_.route(Harness::lease_of(3)), 3u) << "IPv4 route untouched";
+  // Replacing the lease moves the route.
+  ASSERT_TRUE(t_.attach_ipv6(3, Ipv6Subnet{test::v6addr(1, 5), 64}));
+  EXPECT_EQ(t_.route6(test::v6addr(1, 3).data()), kNoSlot);
+  EXPECT_EQ(t_.route6(test::v6addr(1, 5).data()), 3u);
+  // An empty lease removes it (reconnect with --disable-ipv6).
+  ASSERT_TRUE(t_.attach_ipv6(3, Ipv6Subnet{}));
+  EXPECT_TRUE(t_.lease6(3).empty());
+  EXPECT_EQ(t_.route6(test::v6addr(1, 5).data()), kNoSlot);
+}
+
+TEST_F(SessionTableTest, Ipv6LeaseErrors) {
+  EXPECT_FALSE(t_.attach_ipv6(3, Ipv6Subnet{test::v6addr(5), 128})) << "free slot";
+  EXPECT_FALSE(t_.attach_ipv6(1000, Ipv6Subnet{test::v6addr(5), 128})) << "no such slot";
+  ASSERT_TRUE(t_.attach_cstp(3, Harness::lease_of(3)));
+  ASSERT_TRUE(t_.attach_cstp(4, Harness::lease_of(4)));
+  ASSERT_TRUE(t_.attach_ipv6(3, Ipv6Subnet{test::v6addr(5), 128}));
+  EXPECT_FALSE(t_.attach_ipv6(4, Ipv6Subnet{test::v6addr(5), 128})) << "subnet of another slot";
+  EXPECT_FALSE(t_.attach_ipv6(4, Ipv6Subnet{test::v6addr(6), 64})) << "other prefix length";
+  EXPECT_FALSE(t_.attach_ipv6(4, Ipv6Subnet{test::v6addr(6), 129}));
+  EXPECT_EQ(t_.route6(test::v6addr(5).data()), 3u) << "failed attaches changed nothing";
+  ASSERT_TRUE(t_.attach_ipv6(4, Ipv6Subnet{test::v6addr(6), 128}));
+  // Once no lease is left, another length is fine (the lookup masks with the current one).
+  t_.release(3);
+  t_.release(4);
+  EXPECT_EQ(t_.route6(test::v6addr(5).data()), kNoSlot);
+  ASSERT_TRUE(t_.attach_cstp(4, Harness::lease_of(4)));
+  ASSERT_TRUE(t_.attach_ipv6(4, Ipv6Subnet{test::v6addr(0, 9), 64}));
+  EXPECT_EQ(t_.route6(test::v6addr(77, 9).data()), 4u);
+}
+
+TEST_F(SessionTableTest, ReleaseForgetsTheIpv6Lease) {
+  h_.activate(6);
+  ASSERT_TRUE(t_.attach_ipv6(6, Ipv6Subnet{test::v6addr(8), 128}));
+  t_.release(6);
+  EXPECT_TRUE(t_.lease6(6).empty());
+  EXPECT_EQ(t_.route6(test::v6addr(8).data()), kNoSlot);
+  // A new session in the slot starts without one.
+  ASSERT_TRUE(t_.attach_cstp(6, Harness::lease_of(6)));
+  EXPECT_TRUE(t_.lease6(6).empty());
+}
+
 TEST_F(SessionTableTest, MovePeer) {
   h_.activate(0);
   h_.activate(1);

@@ -4,6 +4,7 @@
 // owning everything a Ctx refers to.
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -51,6 +52,33 @@ inline std::vector<uint8_t> ipv4_packet(uint32_t src, uint32_t dst, size_t total
     p[i] = static_cast<uint8_t>(fill + i);
   }
   return p;
+}
+
+// A well-formed IPv6 packet of `total` bytes (>= 40): UDP next header, payload filled from
+// `fill`. Addresses are 16 bytes in network order.
+inline std::vector<uint8_t> ipv6_packet(const std::array<uint8_t, 16>& src, const std::array<uint8_t, 16>& dst,
+                                        size_t total, uint8_t fill = 0xab) {
+  std::vector<uint8_t> p(total, 0);
+  p[0] = 0x60;
+  p[4] = static_cast<uint8_t>((total - 40) >> 8);
+  p[5] = static_cast<uint8_t>(total - 40);
+  p[6] = 17;
+  p[7] = 64;
+  std::copy(src.begin(), src.end(), p.begin() + 8);
+  std::copy(dst.begin(), dst.end(), p.begin() + 24);
+  for (size_t i = 40; i < total; ++i) {
+    p[i] = static_cast<uint8_t>(fill + i);
+  }
+  return p;
+}
+
+// fd00:1::<low> (a /64 test pool).
+inline std::array<uint8_t, 16> v6addr(uint16_t low, uint8_t subnet_byte = 0) {
+  std::array<uint8_t, 16> a{0xfd, 0x00, 0x00, 0x01};
+  a[7] = subnet_byte;
+  a[14] = static_cast<uint8_t>(low >> 8);
+  a[15] = static_cast<uint8_t>(low);
+  return a;
 }
 
 // type byte + payload

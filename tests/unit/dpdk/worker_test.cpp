@@ -346,6 +346,60 @@ INSTANTIATE_TEST_SUITE_P(Table, WorkerSendDatagram,
                          ::testing::Values(SendCase{"learned", true, 1, 0}, SendCase{"unknown", false, 0, 1}),
                          [](const auto& param_info) { return std::string(param_info.param.name); });
 
+// DpdkDataPlane::set_rate_limit queues kSetRateLimit; the lcore applies it to its own slot, and
+// the pipeline then polices with it: a record beyond the burst is dropped as rate_limited.
+TEST_F(WorkerTest, SetRateLimitCommandReachesTheSlot) {
+  activate();
+  Command* c = commands_.reserve();
+  ASSERT_NE(c, nullptr);
+  c->kind = CommandKind::kSetRateLimit;
+  c->slot = kSlot;
+  c->rx_rate = 1000;
+  c->tx_rate = 2000;
+  commands_.commit();
+  worker_->run_once(now_);
+  const datapath::DtlsSession& s = worker_->sessions().session(kSlot);
+  EXPECT_EQ(s.rx_limit.rate(), 1000U);
+  EXPECT_EQ(s.tx_limit.rate(), 2000U);
+  EXPECT_EQ(std::string(to_string(CommandKind::kSetRateLimit)), "set_rate_limit");
+
+  // The burst is 64 KiB at this rate: 50 records of 1400 bytes pass, the rest of 60 do not.
+  auto inner = dt::ipv4_packet(kLease, 0x0A370002, 1400);
+  for (uint64_t seq = 1; seq <= 60; ++seq) {
+    send_raw(*ports().nic_wire, client_frame(data_record(seq, inner)));
+    if (seq % 8 == 0) {
+      worker_->run_once(now_);
+    }
+  }
+  worker_->run_once(now_);
+  EXPECT_EQ(tun_reads().size(), 46U);
+  EXPECT_EQ(worker_->ctx().counters.dropped(datapath::DropReason::kRateLimited), 14U);
+}
+
+// DpdkDataPlane::attach_ipv6 queues kAttachIpv6; once the lcore applied it, the session's IPv6
+// source passes validate_inner and reaches TUN, another source is dropped as inner6_src_spoofed.
+TEST_F(WorkerTest, AttachIpv6CommandReachesTheSlot) {
+  activate();
+  EXPECT_TRUE(worker_->sessions().lease6(kSlot).empty());
+  Command* c = commands_.reserve();
+  ASSERT_NE(c, nullptr);
+  c->kind = CommandKind::kAttachIpv6;
+  c->slot = kSlot;
+  c->lease6 = datapath::Ipv6Subnet{dt::v6addr(5), 128};
+  commands_.commit();
+  worker_->run_once(now_);
+  EXPECT_EQ(worker_->sessions().lease6(kSlot), (datapath::Ipv6Subnet{dt::v6addr(5), 128}));
+  EXPECT_EQ(std::string(to_string(CommandKind::kAttachIpv6)), "attach_ipv6");
+
+  std::array<uint8_t, 16> remote{0x20, 0x01, 0x0d, 0xb8};
+  remote[15] = 1;
+  send_raw(*ports().nic_wire, client_frame(data_record(1, dt::ipv6_packet(dt::v6addr(5), remote, 200))));
+  send_raw(*ports().nic_wire, client_frame(data_record(2, dt::ipv6_packet(dt::v6addr(6), remote, 200))));
+  worker_->run_once(now_);
+  EXPECT_EQ(tun_reads().size(), 1U);
+  EXPECT_EQ(worker_->ctx().counters.dropped(datapath::DropReason::kInner6SrcSpoofed), 1U);
+}
+
 TEST_F(WorkerTest, MbufsComeBack) {
   unsigned before = rte_mempool_avail_count(test::shared_pool());
   send_raw(*ports().nic_wire, arp_request());

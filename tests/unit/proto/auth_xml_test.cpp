@@ -378,6 +378,48 @@ TEST(AuthDocuments, UsernameForm) {
             "</config-auth>");
 }
 
+TEST(AuthDocuments, GroupFormWithoutGroupsIsTheUsernameForm) {
+  EXPECT_EQ(group_form_xml("", true, {}), username_form_xml(""));
+  EXPECT_EQ(group_form_xml("b", true, {}), username_form_xml("b"));
+}
+
+TEST(AuthDocuments, GroupFormAsOcservSendsIt) {
+  EXPECT_EQ(group_form_xml("", true, {{"grpA", "grpA"}, {"grpB", "Group B & co"}}),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<config-auth client=\"vpn\" type=\"auth-request\">\n"
+            "<version who=\"sg\">0.1(1)</version>\n"
+            "<auth id=\"main\">\n"
+            "<message>Please enter your username.</message>\n"
+            "<form method=\"post\" action=\"/auth\">\n"
+            "<input type=\"text\" name=\"username\" label=\"Username:\" />\n"
+            "<select name=\"group_list\" label=\"Group:\">\n"
+            "<option value=\"grpA\">grpA</option>\n"
+            "<option value=\"grpB\">Group B &amp; co</option>\n"
+            "</select>\n"
+            "</form></auth>\n"
+            "</config-auth>");
+}
+
+TEST(AuthDocuments, GroupOnlyFormHasNoUsername) {
+  auto doc = group_form_xml("", false, {{"a\"b", "a"}});
+  EXPECT_EQ(doc.find("name=\"username\""), std::string::npos);
+  EXPECT_NE(doc.find("Please select your group."), std::string::npos);
+  EXPECT_NE(doc.find("<option value=\"a&quot;b\">a</option>"), std::string::npos);
+}
+
+TEST(AuthDocuments, OtpFormUsesSecondaryPassword) {
+  auto doc = otp_form_xml("Please enter your OTP password.");
+  // openconnect --token-mode=totp fills only a field named secondary_password.
+  EXPECT_NE(doc.find("<input type=\"password\" name=\"secondary_password\""), std::string::npos);
+  EXPECT_NE(doc.find("<message>Please enter your OTP password.</message>"), std::string::npos);
+  // What the client posts back lands in AuthFields::password.
+  auto fields = parse_auth_body(
+      "<?xml version=\"1.0\"?><config-auth type=\"auth-reply\"><auth><secondary_password>123456"
+      "</secondary_password></auth></config-auth>");
+  ASSERT_TRUE(fields);
+  EXPECT_EQ(fields->password, "123456");
+}
+
 TEST(AuthDocuments, UsernameFormWithBanner) {
   EXPECT_EQ(username_form_xml("Authorized use only & <watched>"),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"

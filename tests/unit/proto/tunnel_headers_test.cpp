@@ -264,6 +264,121 @@ TEST(TunnelReply, MinimalWithDefaultRoute) {
             "\r\n");
 }
 
+// ---------------------------------------------------------------- IPv6
+
+TEST(TunnelRequest, AddressTypeAndFullIpv6) {
+  auto both = parse_tunnel_request(connect_with({{"X-CSTP-Address-Type", "IPv6,IPv4"},
+                                                 {"X-CSTP-Full-IPv6-Capability", "true"},
+                                                 {"User-Agent", "Open AnyConnect VPN Agent v9.01-3"}}));
+  EXPECT_TRUE(both.wants_ipv4);
+  EXPECT_TRUE(both.wants_ipv6);
+  EXPECT_TRUE(both.full_ipv6);
+  EXPECT_EQ(both.agent, ClientAgent::kOpenConnect);
+  // openconnect --disable-ipv6
+  auto v4only = parse_tunnel_request(connect_with({{"X-CSTP-Address-Type", "IPv4"}}));
+  EXPECT_TRUE(v4only.wants_ipv4);
+  EXPECT_FALSE(v4only.wants_ipv6);
+  EXPECT_FALSE(v4only.full_ipv6);
+  EXPECT_EQ(v4only.agent, ClientAgent::kUnknown);
+  // No header: ocserv assumes both families.
+  auto none = parse_tunnel_request(connect_with({}));
+  EXPECT_TRUE(none.wants_ipv6);
+  EXPECT_FALSE(none.full_ipv6);
+}
+
+TEST(TunnelRequest, AgentClassesAsOcserv) {
+  EXPECT_EQ(classify_agent("Open AnyConnect VPN Agent v9.01-3"), ClientAgent::kOpenConnect);
+  EXPECT_EQ(classify_agent("open anyconnect vpn agent v3"), ClientAgent::kOpenConnect);
+  EXPECT_EQ(classify_agent("OpenConnect VPN Agent (PolicyKit)"), ClientAgent::kOpenConnect);
+  EXPECT_EQ(classify_agent("AnyConnect Linux_64 4.10.07061"), ClientAgent::kAnyConnect);
+  EXPECT_EQ(classify_agent("Cisco AnyConnect VPN Agent for Apple"), ClientAgent::kAnyConnect);
+  EXPECT_EQ(classify_agent("curl/8.0"), ClientAgent::kUnknown);
+  EXPECT_EQ(classify_agent(""), ClientAgent::kUnknown);
+}
+
+struct Ipv6Fixture {
+  Ipv6Addr addr = *parse_ipv6("fd99:1::32");
+  Ipv6Prefix net = *parse_ipv6_prefix("fd99:1::/64");
+  std::vector<Ipv6Addr> dns = {*parse_ipv6("fd99:1::1")};
+  std::vector<Ipv6Prefix> routes = {*parse_ipv6_prefix("fd00:aa::/64")};
+
+  [[nodiscard]] std::optional<TunnelReply::Ipv6> reply_for(Headers headers, uint32_t mtu = 1434) const {
+    return ipv6_reply(parse_tunnel_request(connect_with(std::move(headers))), mtu, addr, 128, net, dns, routes);
+  }
+};
+
+const Headers kOpenconnect = {{"User-Agent", "Open AnyConnect VPN Agent v9.01-3"},
+                              {"X-CSTP-Address-Type", "IPv6,IPv4"},
+                              {"X-CSTP-Full-IPv6-Capability", "true"}};
+
+TEST(TunnelReply, Ipv6FullClientInOcservOrder) {
+  Ipv6Fixture f;
+  auto r = sample_reply();
+  r.ipv6 = f.reply_for(kOpenconnect);
+  ASSERT_TRUE(r.ipv6);
+  std::string text = tunnel_reply(r);
+  EXPECT_NE(text.find("X-CSTP-Netmask: 255.255.255.0\r\n"
+                      "X-CSTP-Address-IP6: fd99:1::32/128\r\n"
+                      "X-CSTP-DNS: 192.168.99.1\r\n"
+                      "X-CSTP-DNS: 10.0.0.53\r\n"
+                      "X-CSTP-DNS: fd99:1::1\r\n"
+                      "X-CSTP-Split-DNS: corp.test\r\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("X-CSTP-Split-Include: 172.16.0.0/255.240.0.0\r\n"
+                      "X-CSTP-Split-Include-IP6: fd00:aa::/64\r\n"
+                      "X-CSTP-Tunnel-All-DNS: false\r\n"),
+            std::string::npos)
+      << text;
+  // Full tunnel: neither family gets split routes.
+  r.default_route = true;
+  text = tunnel_reply(r);
+  EXPECT_EQ(text.find("Split-Include"), std::string::npos) << text;
+  EXPECT_NE(text.find("X-CSTP-Address-IP6: fd99:1::32/128\r\n"), std::string::npos);
+}
+
+TEST(TunnelReply, Ipv6AnyConnectGetsDnsIp6Header) {
+  Ipv6Fixture f;
+  auto r = sample_reply();
+  r.ipv6 = f.reply_for({{"User-Agent", "AnyConnect Linux_64 4.10.07061"},
+                        {"X-CSTP-Address-Type", "IPv6,IPv4"},
+                        {"X-CSTP-Full-IPv6-Capability", "true"}});
+  ASSERT_TRUE(r.ipv6);
+  std::string text = tunnel_reply(r);
+  EXPECT_NE(text.find("X-CSTP-DNS-IP6: fd99:1::1\r\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("X-CSTP-DNS: fd99"), std::string::npos) << text;
+}
+
+TEST(TunnelReply, Ipv6WithoutFullCapabilityUsesAddressAndNetmask) {
+  Ipv6Fixture f;
+  auto r = sample_reply();
+  r.ipv6 = f.reply_for({{"User-Agent", "Open AnyConnect VPN Agent v9.01-3"}, {"X-CSTP-Address-Type", "IPv6,IPv4"}});
+  ASSERT_TRUE(r.ipv6);
+  std::string text = tunnel_reply(r);
+  EXPECT_NE(text.find("X-CSTP-Address: 192.168.99.50\r\n"
+                      "X-CSTP-Netmask: 255.255.255.0\r\n"
+                      "X-CSTP-Address: fd99:1::32\r\n"
+                      "X-CSTP-Netmask: fd99:1::/64\r\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("IP6"), std::string::npos) << text;  // no IPv6 routes/DNS either
+  EXPECT_EQ(text.find("fd99:1::1"), std::string::npos) << text;
+}
+
+TEST(TunnelReply, Ipv6LeftOutWhenNotWantedOrMtuTooSmall) {
+  Ipv6Fixture f;
+  EXPECT_FALSE(f.reply_for({{"X-CSTP-Address-Type", "IPv4"}}));  // --disable-ipv6
+  EXPECT_FALSE(f.reply_for(kOpenconnect, 1279));               // --base-mtu=1300 gives 1234
+  EXPECT_TRUE(f.reply_for(kOpenconnect, 1280));
+  // Unknown agents get the address but no IPv6 routes or DNS.
+  auto unknown = f.reply_for({{"X-CSTP-Address-Type", "IPv6,IPv4"}, {"X-CSTP-Full-IPv6-Capability", "true"}});
+  ASSERT_TRUE(unknown);
+  EXPECT_TRUE(unknown->dns.empty());
+  EXPECT_TRUE(unknown->split_include.empty());
+  auto r = sample_reply();
+  EXPECT_EQ(tunnel_reply(r).find("IP6"), std::string::npos);  // no ipv6 at all by default
+}
+
 TEST(TunnelReply, ZeroDpdOmitsHeader) {
   auto r = sample_reply();
   r.dpd_seconds = 0;

@@ -5,6 +5,9 @@
 #include <map>
 #include <random>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace ocm::session {
 namespace {
@@ -180,6 +183,61 @@ TEST_F(SessionTableTest, AttachedCount) {
   EXPECT_EQ(table_.attached_count("alice"), 1u);
   table_.remove(a2.id);
   EXPECT_EQ(table_.attached_count("alice"), 0u);
+}
+
+TEST_F(SessionTableTest, AttachAndDetachAreIdempotentForTheCount) {
+  Session& a = table_.create("alice", "", kT0);
+  table_.detach(a, kT0);  // never attached
+  EXPECT_EQ(table_.attached_count("alice"), 0u);
+  table_.attach(a);
+  table_.attach(a);  // a cookie reconnect re-attaches an attached session
+  EXPECT_EQ(table_.attached_count("alice"), 1u);
+  table_.detach(a, kT0);
+  table_.detach(a, kT0);
+  EXPECT_EQ(table_.attached_count("alice"), 0u);
+  table_.attach(a);
+  EXPECT_EQ(table_.expire(kT0 + kTimeout * 10), 0u);
+  table_.remove(a.id);  // logout while attached drops the count too
+  EXPECT_EQ(table_.attached_count("alice"), 0u);
+}
+
+// The indexes must follow the sessions exactly: 10,000 sessions are all found by cookie and id,
+// and after logouts and expiry nothing is found any more (an index entry left behind would be
+// a dangling pointer and a leak per session).
+TEST(SessionTable, TenThousandSessionsAllFoundThenAllGone) {
+  Ipv4Pool pool(prefix_of("10.40.0.0/16"));
+  SessionTable table(pool, kTimeout, false);
+  constexpr int kSessions = 10000;
+  std::vector<std::pair<uint32_t, Cookie>> made;
+  for (int i = 0; i < kSessions; ++i) {
+    Session& s = table.create("user" + std::to_string(i % 100), "", kT0);
+    ASSERT_TRUE(table.ensure_lease(s));
+    if (i % 2 == 0) {
+      table.attach(s);
+    }
+    made.emplace_back(s.id, s.cookie);
+  }
+  EXPECT_EQ(table.size(), static_cast<size_t>(kSessions));
+  EXPECT_EQ(table.attached_count("user0"), 100u);  // i % 100 == 0: every one of them even
+  EXPECT_EQ(table.attached_count("user1"), 0u);
+  for (const auto& [id, cookie] : made) {
+    Session* s = table.find(cookie, kT0 + seconds(1));
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->id, id);
+    EXPECT_EQ(table.find_id(id), s);
+  }
+  // Half log out (the attached ones), the rest expires.
+  for (size_t i = 0; i < made.size(); i += 2) {
+    table.remove(made[i].first);
+  }
+  EXPECT_EQ(table.attached_count("user0"), 0u);
+  EXPECT_EQ(table.expire(kT0 + kTimeout), static_cast<size_t>(kSessions / 2));
+  EXPECT_EQ(table.size(), 0u);
+  EXPECT_EQ(pool.in_use(), 0u);
+  for (const auto& [id, cookie] : made) {
+    EXPECT_EQ(table.find(cookie, kT0), nullptr);
+    EXPECT_EQ(table.find_id(id), nullptr);
+  }
 }
 
 TEST_F(SessionTableTest, EnsureLeaseKeepsExistingAddress) {

@@ -9,12 +9,16 @@
 // EVERY read and write on every queue carries a 10-byte struct virtio_net_hdr in front of the
 // packet (TUNGETIFF reports IFF_VNET_HDR, so a data plane can check it on the descriptors it is
 // given). If the kernel refuses either step the device is recreated without them.
+// TSO6 is safe to advertise: IPv6 TCP super-packets are cut like IPv4 ones (lib/datapath gso,
+// 40-byte header, payload length per segment); writes coalesce only IPv4 segments.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ocm/base/ipv4.hpp"
+#include "ocm/base/ipv6.hpp"
 #include "ocm/base/result.hpp"
 
 namespace ocm::tun {
@@ -26,6 +30,9 @@ struct TunSettings {
   uint32_t mtu = 1400;
   uint32_t queues = 1;
   bool offloads = true;  // IFF_VNET_HDR + TSO/checksum offload, with fallback (see above)
+  // IPv6 inside the tunnel: the device also gets network6::1/len, and with it the kernel's
+  // on-link route for the whole IPv6 pool. None: IPv4 only.
+  std::optional<Ipv6Prefix> network6;
 };
 
 class TunDevice {

@@ -27,6 +27,7 @@ class PasswdFile {
 
   [[nodiscard]] const PasswdEntry* find(std::string_view username) const;
   [[nodiscard]] size_t size() const { return entries_.size(); }
+  [[nodiscard]] const std::vector<PasswdEntry>& entries() const { return entries_; }
   // Scheme prefix ("$5$", "$y$", ...) of the decoy hash that unknown and locked users are checked
   // against; empty when the built-in yescrypt decoy is used.
   [[nodiscard]] std::string_view decoy_scheme() const;

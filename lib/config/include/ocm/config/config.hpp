@@ -5,11 +5,13 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ocm/base/ipv4.hpp"
+#include "ocm/base/ipv6.hpp"
 #include "ocm/base/log.hpp"
 #include "ocm/base/result.hpp"
 
@@ -39,12 +41,40 @@ struct CryptoConfig {
   TlsVersion min_tls_version = TlsVersion::kTls12;
 };
 
-enum class AuthMethod { kPlain };
+// plain: ocpasswd file. certificate: a client certificate signed by ca_file is the login (no
+// form). plain+certificate: both, and the certificate's user must be the one typing the password
+// (ocserv's two `auth =` lines).
+enum class AuthMethod { kPlain, kCertificate, kPlainAndCertificate };
+
+// One entry of select_groups: "name" or "name[label]" (the label is what the client shows and
+// what openconnect --authgroup matches).
+struct SelectGroup {
+  std::string name;
+  std::string label;
+};
 
 struct AuthConfig {
   AuthMethod method = AuthMethod::kPlain;
   std::string passwd_file = "/etc/ocserv-modern/passwd";
   uint32_t max_password_tries = 3;
+  // Client certificates (certificate methods): CA bundle (PEM, required), CRL (PEM, optional),
+  // where the user name and the group come from: a dotted OID of a subject attribute
+  // ("2.5.4.3" CN, "0.9.2342.19200300.100.1.1" UID, "2.5.4.11" OU) or "SAN(rfc822name)".
+  std::string ca_file;
+  std::string crl_file;
+  std::string cert_user_oid = "2.5.4.3";
+  std::string cert_group_oid;  // empty = groups do not come from the certificate
+  // liboath users file (HOTP/TOTP); non-empty = every password login needs a code too.
+  std::string otp_file;
+  // The group dropdown (ocserv select-group / default-select-group / auto-select-group).
+  std::vector<SelectGroup> select_groups;
+  std::string default_select_group;  // label of an option meaning "my default group"; "" = none
+  bool auto_select_group = false;    // offer every group of the passwd file
+  // ocserv config-per-user / config-per-group directories (one file per name); "" = none.
+  std::string config_per_user;
+  std::string config_per_group;
+  [[nodiscard]] bool uses_certificate() const { return method != AuthMethod::kPlain; }
+  [[nodiscard]] bool uses_password() const { return method != AuthMethod::kCertificate; }
 };
 
 struct NetworkConfig {
@@ -53,13 +83,32 @@ struct NetworkConfig {
   std::vector<Ipv4Prefix> routes;           // split-include routes pushed to clients
   bool default_route = false;               // routes contained "default": full tunnel
   std::vector<uint32_t> dns_servers;        // host byte order
+  // IPv6 inside the tunnel (ocserv ipv6-network / ipv6-subnet-prefix): none when unset. Each
+  // session gets the subnet of length ipv6_subnet_prefix whose index in ipv6_network is its IPv4
+  // lease's pool index (so it is as predictable as the IPv4 lease and needs no second pool); the
+  // server's TUN takes ipv6_network::1, inside subnet 0, which is never leased.
+  std::optional<Ipv6Prefix> ipv6_network;
+  uint8_t ipv6_subnet_prefix = 128;
+  std::vector<Ipv6Prefix> routes6;          // IPv6 entries of `routes` (split-include)
+  std::vector<Ipv6Addr> dns_servers6;       // IPv6 entries of `dns_servers`
   std::vector<std::string> split_dns;
   std::string default_domain;
   uint32_t mtu = 1400;                      // upper bound for the tunnel MTU
 };
 
+// ocserv's ban score (protocol.md §7.4): every TCP connection and every wrong password adds
+// points to the source IPv4 address; at max_ban_score the address is banned for ban_time (its
+// connections are closed right after accept); the score starts again from 0 once ban_reset_time
+// has passed since it was last reset.
 struct SecurityConfig {
-  uint32_t max_ban_score = 0;  // 0 disables banning (banning itself is a later issue)
+  uint32_t max_ban_score = 0;             // 0 disables banning (ocserv's sample uses 80)
+  Seconds ban_reset_time{1200};           // ocserv ban-reset-time
+  Seconds ban_time{300};                  // ocserv ban-time (formerly min-reauth-time)
+  uint32_t ban_points_wrong_password = 10;
+  uint32_t ban_points_connection = 1;
+  // Never banned (nor scored). Loopback by default: local tools (health checks, ocmctl's
+  // neighbours) must not lock themselves out.
+  std::vector<Ipv4Prefix> ban_exempt{Ipv4Prefix{0x7F000000, 8}};
 };
 
 struct SessionConfig {
@@ -69,6 +118,12 @@ struct SessionConfig {
   Seconds dpd{90};                // X-CSTP-DPD; the server drops a silent tunnel after 3 x dpd
   Seconds keepalive{32400};       // X-CSTP-Keepalive
   Seconds idle_timeout{0};        // 0 = none: no data packets either way for this long closes the tunnel
+  Seconds session_timeout{0};     // 0 = none: a session (login) ends this long after it was created
+  // Per-session bandwidth limits in bytes/s of inner IP packets (ocserv rx-data-per-sec /
+  // tx-data-per-sec; rx = client -> server). 0 = unlimited.
+  uint64_t rx_rate_limit = 0;
+  uint64_t tx_rate_limit = 0;
+  uint64_t quota_bytes = 0;       // 0 = none: rx + tx bytes of one tunnel before it is ended
   bool predictable_ips = true;    // same user -> same address when it is free
   // Run at tunnel start / end with ocserv's environment (REASON, USERNAME, IP_REMOTE, ...).
   // A connect script that fails or outlives script_timeout refuses the session. Empty = none.

@@ -61,6 +61,21 @@ class DataPlane {
     return ctx().sessions.activate(slot, lease, peer, rx_key, tx_key, epoch, first_tx_seq);
   }
   virtual Status mark_dtls_inactive(uint32_t slot) { return ctx().sessions.mark_dtls_inactive(slot); }
+  // The session's IPv6 subnet (empty: none); call after attach_cstp, on every CONNECT.
+  virtual Status attach_ipv6(uint32_t slot, const Ipv6Subnet& lease) { return ctx().sessions.attach_ipv6(slot, lease); }
+  // Bandwidth limits of the session in `slot` (bytes/s of inner IP packets, 0 = unlimited); call
+  // after attach_cstp. The pipeline enforces them on DTLS and on TUN -> CSTP; CSTP -> TUN packets
+  // (which never pass the pipeline) are charged with admit_cstp_rx.
+  virtual Status set_rate_limit(uint32_t slot, uint64_t rx_bytes_per_second, uint64_t tx_bytes_per_second) {
+    return ctx().sessions.set_rate_limit(slot, rx_bytes_per_second, tx_bytes_per_second);
+  }
+  // A client -> server packet of `bytes` arrived over CSTP for `slot`: true if the session's rx
+  // limit admits it (the caller drops it otherwise). Same-thread drivers charge the slot's own rx
+  // bucket, so DTLS and CSTP share one allowance.
+  virtual bool admit_cstp_rx(uint32_t slot, uint32_t bytes, uint64_t now_ns) noexcept {
+    SessionTable& table = ctx().sessions;
+    return !table.valid_slot(slot) || table.at(slot).rx_limit.take(bytes, now_ns);
+  }
   virtual void release(uint32_t slot) noexcept { ctx().sessions.release(slot); }
   // A slot outside the table reads as free.
   [[nodiscard]] virtual SessionView session_view(uint32_t slot) noexcept {

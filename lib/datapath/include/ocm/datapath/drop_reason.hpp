@@ -31,7 +31,12 @@ namespace ocm::datapath {
   X(kInnerBadHeaderLength, "inner_bad_header_length") /* InnerVerdict::kBadHeaderLength */                \
   X(kInnerBadTotalLength, "inner_bad_total_length")   /* InnerVerdict::kBadTotalLength */                 \
   X(kInnerSrcSpoofed, "inner_src_spoofed")            /* InnerVerdict::kSourceSpoofed */                  \
-  X(kTunNotIpv4, "tun_not_ipv4")                      /* TUN packet that is not IPv4 */                   \
+  X(kInner6TooShort, "inner6_too_short")              /* InnerVerdict::kIpv6TooShort */                   \
+  X(kInner6BadPayloadLength, "inner6_bad_payload_length") /* InnerVerdict::kIpv6BadPayloadLength */       \
+  X(kInner6NoLease, "inner6_no_lease")                /* InnerVerdict::kIpv6NoLease */                    \
+  X(kInner6SrcSpoofed, "inner6_src_spoofed")          /* InnerVerdict::kIpv6SourceSpoofed */              \
+  X(kRateLimited, "rate_limited")                     /* over the session's rx/tx bytes-per-second limit */\
+  X(kTunNotIpv4, "tun_not_ipv4")                      /* TUN packet neither IPv4 nor IPv6 (or truncated) */\
   X(kNoRoute, "no_route")                             /* no session holds the destination address */      \
   X(kControlRingFull, "control_ring_full")            /* slow path is behind */                           \
   X(kControlTooBig, "control_too_big")                /* datagram larger than a control ring slot */      \

@@ -5,7 +5,9 @@
 //   - IpIndex     peer IP -> slot, or "ambiguous" when several such sessions share the IP
 //                 (roaming, protocol.md 5.5: an unknown port is tried against the one session
 //                 with that source IP, never guessed among several);
-//   - route       pool index (address - pool network) -> slot, for the TUN direction.
+//   - route       pool index (address - pool network) -> slot, for the TUN direction;
+//   - Ipv6 routes the session's IPv6 subnet -> slot (a FlatIndex keyed by the destination masked
+//                 to the one subnet length all leases share), for IPv6 from TUN.
 //
 // Threading: today the slow path (libuv thread) and the pipeline run on the same thread, so the
 // slow path mutates the table directly through the methods marked "slow path". With several
@@ -24,7 +26,9 @@
 #include "ocm/crypto/aead.hpp"
 #include "ocm/crypto/replay_window.hpp"
 #include "ocm/datapath/flat_index.hpp"
+#include "ocm/datapath/inner_packet.hpp"
 #include "ocm/datapath/pkt.hpp"
+#include "ocm/datapath/rate_limit.hpp"
 
 namespace ocm::datapath {
 
@@ -70,6 +74,10 @@ struct alignas(64) DtlsSession {
   // Slow path and roaming only.
   uint32_t ip_prev = kNoSlot;  // list of sessions whose peer shares peer.addr (IpIndex)
   uint32_t ip_next = kNoSlot;
+  // Bandwidth limits (set_rate_limit); taken by the pipeline per packet that is not dropped
+  // otherwise: client -> TUN after validate_inner, TUN -> client in route_tun (DTLS and CSTP).
+  TokenBucket rx_limit;
+  TokenBucket tx_limit;
   // Expanded keys, each cache-aligned (AeadKey): only the lines the AEAD reads are touched.
   crypto::AeadKey rx_key;  // client -> server
   crypto::AeadKey tx_key;  // server -> client
@@ -80,6 +88,8 @@ struct alignas(64) DtlsSession {
 };
 static_assert(offsetof(DtlsSession, window) + sizeof(crypto::ReplayWindow) <= 64,
               "per-packet read fields must share the first cache line");
+static_assert(offsetof(DtlsSession, tx_limit) + sizeof(TokenBucket) <= 192,
+              "the rate limits share the third cache line with the roaming links, before the keys");
 static_assert(offsetof(DtlsSession, last_rx_ns) == 64 &&
                   offsetof(DtlsSession, counters) + sizeof(SessionCounters) <= 128,
               "per-packet written fields must share the second cache line");
@@ -112,6 +122,15 @@ class SessionTable {
   Status set_peer(uint32_t slot, const Peer& peer);
   // Downstream back to CSTP, keys kept (UDP silent 3 x DPD, DATA seen on CSTP, "large packet").
   Status mark_dtls_inactive(uint32_t slot);
+  // Per-session bandwidth limits in bytes/s of inner IP packets, 0 = unlimited (both buckets
+  // start full). Requires a slot that is not free; attach_cstp on a free slot clears them, so
+  // the slow path sets them after attaching.
+  Status set_rate_limit(uint32_t slot, uint64_t rx_bytes_per_second, uint64_t tx_bytes_per_second);
+  // The session's IPv6 lease (its subnet; host bits of `lease.network` are cleared), or none
+  // when lease.empty() (no pool, or the client declined IPv6). Requires a slot that is not free;
+  // release() drops it. Errors: every lease must have the same prefix length (the TUN lookup
+  // masks destinations with it), and a subnet routed to another slot.
+  Status attach_ipv6(uint32_t slot, const Ipv6Subnet& lease);
   // DTLS gone: keys zeroed, peer forgotten, state kCstpOnly. No-op when already without keys.
   Status deactivate_dtls(uint32_t slot);
   // Session over: route, peer and keys removed and zeroed; the slot is free. No-op when free.
@@ -125,6 +144,9 @@ class SessionTable {
   [[nodiscard]] SessionState state(uint32_t slot) const noexcept { return slots_[slot].state; }
   [[nodiscard]] uint64_t last_rx_ns(uint32_t slot) const noexcept { return slots_[slot].last_rx_ns; }
   [[nodiscard]] const DtlsSession& session(uint32_t slot) const noexcept { return slots_[slot]; }
+  // Kept beside the slots, not in DtlsSession: only IPv6 packets read it, so IPv4 traffic does
+  // not pay for 17 more bytes per slot in its cache lines.
+  [[nodiscard]] const Ipv6Subnet& lease6(uint32_t slot) const noexcept { return leases6_[slot]; }
 
   // ---- pipeline --------------------------------------------------------------------------
   [[nodiscard]] DtlsSession& at(uint32_t slot) noexcept { return slots_[slot]; }
@@ -134,6 +156,8 @@ class SessionTable {
   [[nodiscard]] uint32_t lookup_roaming(const IpAddr& addr) const noexcept;
   // Slot whose lease is `dst` (host order), or kNoSlot.
   [[nodiscard]] uint32_t route(uint32_t dst) const noexcept;
+  // Slot whose IPv6 subnet holds `dst` (16 bytes, network order), or kNoSlot.
+  [[nodiscard]] uint32_t route6(const uint8_t* dst) const noexcept;
   // A roaming record authenticated: the session's peer becomes `peer`. False (nothing changed)
   // when the peer is unchanged, the session has no keys, or `peer` belongs to another slot.
   bool move_peer(uint32_t slot, const Peer& peer) noexcept;
@@ -159,6 +183,7 @@ class SessionTable {
   void unlink_peer(uint32_t slot) noexcept;
   void steal_peer_from_others(uint32_t slot, const Peer& peer) noexcept;
   void zero_keys(DtlsSession& s) noexcept;
+  void clear_ipv6(uint32_t slot) noexcept;
 
   uint32_t capacity_;
   Ipv4Prefix pool_;
@@ -167,6 +192,9 @@ class SessionTable {
   std::unique_ptr<uint32_t[]> route_;  // pool index -> slot
   FlatIndex<Peer, uint32_t, PeerHasher> peers_;
   FlatIndex<IpAddr, IpEntry, IpHasher> ips_;
+  std::unique_ptr<Ipv6Subnet[]> leases6_;     // per slot; empty = none
+  FlatIndex<IpAddr, uint32_t, IpHasher> routes6_;  // subnet network -> slot
+  uint8_t lease6_length_ = 0;                 // prefix length of every current IPv6 lease
   uint32_t in_use_ = 0;
   uint32_t cursor_ = 0;
 };

@@ -3,7 +3,7 @@
 // first in input order; the rest behind with a DropReason or a non-drop kind). pipeline.hpp
 // chains them; drivers normally call the two entry points there, not the stages.
 //
-// UDP receive chain:  classify_udp -> dtls_open -> dispatch_payload -> validate_inner -> TUN
+// UDP receive chain:  classify_udp -> dtls_open -> dispatch_payload -> validate_inner -> police_rx -> TUN
 //                                                   \-> (kDtlsPayload: DPD replies) -> dtls_seal -> UDP
 // TUN receive chain:  route_tun -> dtls_seal -> UDP
 
@@ -49,11 +49,15 @@ uint16_t dispatch_payload(Ctx& ctx, PktBuf* pkts[], uint16_t n) noexcept;
 // lease; drops inner_* named after the InnerVerdict.
 uint16_t validate_inner(Ctx& ctx, PktBuf* pkts[], uint16_t n) noexcept;
 DropReason drop_reason_for(InnerVerdict verdict) noexcept;
+// In: validate_inner output. Charges each packet's length to its session's rx token bucket
+// (rate_limit.hpp, refilled from ctx.now_ns); over the limit: dropped rate_limited.
+uint16_t police_rx(Ctx& ctx, PktBuf* pkts[], uint16_t n) noexcept;
 
 // In: IP packets read from TUN (data = IP packet). Routes by IPv4 destination (pool index ->
 // slot). DTLS active: prepends the DATA type byte, sets meta.slot, kind kDtlsPayload, kept.
-// CSTP only or DTLS inactive: copied to the CSTP ring, consumed (tun_to_cstp). Drops:
-// tun_not_ipv4, no_route, too_big (no headroom), cstp_ring_full.
+// CSTP only or DTLS inactive: copied to the CSTP ring, consumed (tun_to_cstp). Either way the
+// packet is first charged to the session's tx token bucket. Drops: tun_not_ipv4, no_route,
+// rate_limited, too_big (no headroom), cstp_ring_full.
 uint16_t route_tun(Ctx& ctx, PktBuf* pkts[], uint16_t n) noexcept;
 
 // In: DTLS plaintext (type byte + payload) with meta.slot. Seals each in place into one

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ocm::proto {
 
@@ -32,6 +33,19 @@ std::string username_form_xml(std::string_view banner);
 // The password form; `message` is e.g. "Please enter your password." or
 // "Login failed.\nPlease enter your password.".
 std::string password_form_xml(std::string_view message);
+// One option of the group dropdown (<select name="group_list">): `value` is what the client
+// sends back in <group-select>, `label` what it shows and what openconnect --authgroup matches.
+struct GroupOption {
+  std::string value;
+  std::string label;
+};
+// The first form with the group dropdown (ocserv select-group): `username` adds the username
+// input (absent for certificate-only logins); `groups` is shown in order (the caller puts the
+// client's current choice first, as ocserv does); empty = no dropdown.
+std::string group_form_xml(std::string_view banner, bool username, const std::vector<GroupOption>& groups);
+// The second-factor form: one password input named "secondary_password", which is the field
+// openconnect fills itself with --token-mode=totp/hotp (and otherwise prompts for).
+std::string otp_form_xml(std::string_view message);
 // The success document (type="complete", auth id="success").
 std::string auth_complete_xml(std::string_view banner);
 

@@ -9,14 +9,23 @@
 #include <vector>
 
 #include "ocm/base/ipv4.hpp"
+#include "ocm/base/ipv6.hpp"
 #include "ocm/proto/http.hpp"
 
 namespace ocm::proto {
+
+// User-Agent classes as ocserv tells them apart (protocol.md §2.2); they decide how IPv6 DNS
+// servers are announced and whether IPv6 routes/DNS are sent at all.
+enum class ClientAgent : uint8_t { kUnknown, kOpenConnect, kAnyConnect };
+ClientAgent classify_agent(std::string_view user_agent) noexcept;
 
 struct TunnelRequest {
   std::optional<uint32_t> base_mtu;  // X-CSTP-Base-MTU (1280..65535 accepted)
   std::optional<uint32_t> mtu;       // X-CSTP-MTU (576..65535 accepted)
   bool wants_ipv4 = true;            // X-CSTP-Address-Type lacks "IPv4" -> false (absent -> true)
+  bool wants_ipv6 = true;            // X-CSTP-Address-Type lacks "IPv6" -> false (absent -> true)
+  bool full_ipv6 = false;            // X-CSTP-Full-IPv6-Capability contains "true"
+  ClientAgent agent = ClientAgent::kUnknown;  // from User-Agent
   std::string hostname;              // X-CSTP-Hostname if a valid hostname < 64 chars, else empty
   // DTLS offer (protocol.md §3.1-3.2): all absent with openconnect --no-dtls.
   std::optional<std::array<uint8_t, 48>> dtls_master_secret;  // first 96 hex chars of X-DTLS-Master-Secret
@@ -37,7 +46,21 @@ struct TunnelReply {
   std::vector<uint32_t> dns;
   std::vector<std::string> split_dns;
   std::vector<Ipv4Prefix> split_include;  // ignored when default_route
-  bool default_route = false;
+  bool default_route = false;               // full tunnel, for IPv6 too when an IPv6 lease is sent
+  // IPv6 lease (ipv6_network). As ocserv: full-IPv6 clients get X-CSTP-Address-IP6 addr/len, others
+  // X-CSTP-Address + X-CSTP-Netmask in IPv6 form. Use ipv6_reply() to decide whether to send it.
+  struct Ipv6 {
+    Ipv6Addr address{};
+    uint8_t prefix_length = 128;  // the client's subnet (ipv6_subnet_prefix)
+    Ipv6Prefix network;           // the pool, for the X-CSTP-Netmask form
+    bool full = true;             // X-CSTP-Full-IPv6-Capability
+    // IPv6 DNS and routes: only for full-IPv6 clients of a known agent (protocol.md §2.2).
+    std::vector<Ipv6Addr> dns;
+    bool dns_in_own_header = false;     // AnyConnect: X-CSTP-DNS-IP6; others: X-CSTP-DNS
+    std::vector<Ipv6Prefix> split_include;  // ignored when default_route
+  };
+  std::optional<Ipv6> ipv6;
+  std::vector<Ipv4Prefix> split_exclude;  // X-CSTP-Split-Exclude (no-route)
   uint32_t base_mtu = 1500;
   uint32_t mtu = 1400;
   std::string banner;
@@ -64,5 +87,14 @@ struct MtuChoice {
   uint32_t mtu;
 };
 MtuChoice choose_mtu(uint32_t config_mtu, const TunnelRequest& request, uint32_t dtls_overhead = 0);
+
+// The IPv6 part of the reply for a client that asked for IPv6, or nullopt (ocserv 1.1.6): no
+// lease when the client's Address-Type excludes IPv6 (--disable-ipv6), or when the data MTU is
+// below the IPv6 minimum of 1280 (the client could not use it). IPv6 DNS and routes go only to
+// full-IPv6 OpenConnect/AnyConnect agents; AnyConnect gets its DNS in X-CSTP-DNS-IP6.
+std::optional<TunnelReply::Ipv6> ipv6_reply(const TunnelRequest& request, uint32_t data_mtu, const Ipv6Addr& address,
+                                            uint8_t prefix_length, const Ipv6Prefix& network,
+                                            const std::vector<Ipv6Addr>& dns,
+                                            const std::vector<Ipv6Prefix>& split_include);
 
 }  // namespace ocm::proto

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ocm/session/cookie.hpp"
@@ -30,14 +31,17 @@ struct Session {
   bool tunnel_attached = false;
 };
 
+// Every lookup is O(1) (hash indexes by cookie, id and user name), so a CONNECT costs the same
+// with 10 or 10,000 sessions. Session objects never move: references stay valid until the
+// session is removed or expires.
 class SessionTable {
  public:
-  SessionTable(Ipv4Pool& pool, std::chrono::seconds cookie_timeout, bool predictable_ips)
-      : pool_(pool), cookie_timeout_(cookie_timeout), predictable_ips_(predictable_ips) {}
+  SessionTable(Ipv4Pool& pool, std::chrono::seconds cookie_timeout, bool predictable_ips);
 
   // Creates a session for an authenticated user with a fresh random cookie.
   Session& create(std::string username, std::string group, Clock::time_point now);
-  // Constant-time per comparison; expired sessions are not found.
+  // Expired sessions are not found. Hashing is keyed with a per-process secret and every
+  // cookie comparison is constant-time, so lookup timing tells nothing about stored cookies.
   Session* find(const Cookie& cookie, Clock::time_point now);
   Session* find_id(uint32_t id);
   // Leases the session's address if it has none yet. False when the pool is exhausted.
@@ -58,11 +62,29 @@ class SessionTable {
   [[nodiscard]] size_t attached_count(const std::string& username) const;
 
  private:
+  // A cookie is 32 random bytes, but an attacker chooses the cookies we look up: with an
+  // unkeyed hash, timing could tell which buckets hold valid cookies. Mixing in a random
+  // per-process key removes that link (bucket choice is unpredictable without the key).
+  struct CookieHash {
+    uint64_t key = 0;
+    size_t operator()(const Cookie& c) const noexcept;
+  };
+  // std::array's == stops at the first differing byte; cookies are secrets.
+  struct CookieEqual {
+    bool operator()(const Cookie& a, const Cookie& b) const noexcept { return cookie_equal(a, b); }
+  };
+  // Drops the indexes of a session that is about to be deleted and frees what it holds.
+  void release(Session& s) noexcept;
+
   Ipv4Pool& pool_;
   std::chrono::seconds cookie_timeout_;
   bool predictable_ips_;
   uint32_t next_id_ = 1;
   std::vector<std::unique_ptr<Session>> sessions_;
+  std::unordered_map<Cookie, Session*, CookieHash, CookieEqual> by_cookie_;
+  std::unordered_map<uint32_t, Session*> by_id_;
+  // Sessions with a tunnel attached, per user name; users at zero are erased.
+  std::unordered_map<std::string, size_t> attached_by_user_;
 };
 
 }  // namespace ocm::session
