@@ -11,10 +11,13 @@ BUILD_PKGS=(
   libgnutls28-dev  # test peer: DTLS resumption exactly as openconnect (GnuTLS) does it
   dpdk-dev libdpdk-dev          # drivers/dpdk (dpdk-dev also ships dpdk-testpmd)
   libbpf-dev libxdp-dev clang llvm  # drivers/af_xdp and bpf/ (clang -target bpf)
+  libpam0g-dev  # [auth] method = "pam": the system's PAM stack (lib/auth/src/pam.cpp)
+  libradcli-dev  # [auth] method = "radius" and RADIUS accounting (lib/auth/src/radius.cpp)
   libclang-rt-14-dev  # ASan/UBSan/libFuzzer runtimes for the sanitizer build (only Recommended by clang)
 )
 TOOL_PKGS=(
   openssl iproute2 iputils-ping openconnect python3 procps util-linux iperf3
+  freeradius  # tests/interop/radius_interop.py starts its own instance on 127.0.0.1
 )
 
 missing=()
@@ -39,4 +42,14 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts (and enables) freeradius on install; only the interop test should run one, with
+# its own config on its own ports, so the system service is stopped and disabled again.
+if [[ " ${missing[*]} " == *" freeradius "* ]]; then
+  if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now freeradius >/dev/null 2>&1 || true
+  else
+    service freeradius stop >/dev/null 2>&1 || true
+    update-rc.d freeradius disable >/dev/null 2>&1 || true
+  fi
+fi
 echo "install-deps: done" >&2

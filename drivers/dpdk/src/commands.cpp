@@ -16,6 +16,8 @@ const char* to_string(CommandKind kind) noexcept {
       return "set_rate_limit";
     case CommandKind::kAttachIpv6:
       return "attach_ipv6";
+    case CommandKind::kSetRestriction:
+      return "set_restriction";
     case CommandKind::kSendDatagram:
       return "send_datagram";
     case CommandKind::kSendPayload:

@@ -11,6 +11,7 @@
 #include "ocm/datapath/inner_packet.hpp"
 #include "ocm/datapath/pkt.hpp"
 #include "ocm/datapath/rings.hpp"
+#include "ocm/datapath/route_restriction.hpp"
 
 namespace ocm::dpdk {
 
@@ -21,6 +22,7 @@ enum class CommandKind : uint8_t {
   kRelease,       // SessionTable::release(slot)
   kSetRateLimit,  // SessionTable::set_rate_limit(slot, rx_rate, tx_rate)
   kAttachIpv6,    // SessionTable::attach_ipv6(slot, lease6)
+  kSetRestriction,  // SessionTable::set_restriction(slot, restriction)
   kSendDatagram,  // data[0, len) as one UDP datagram to peer (DTLS handshake flight)
   kSendPayload,   // data[0, len) = type byte + payload, sealed for slot and sent to its peer
 };
@@ -39,6 +41,7 @@ struct Command {
   uint64_t rx_rate = 0;  // kSetRateLimit: bytes/s, 0 = unlimited
   uint64_t tx_rate = 0;
   datapath::Ipv6Subnet lease6;  // kAttachIpv6: empty = none
+  datapath::RouteRestriction restriction;  // kSetRestriction: count 0 = unrestricted
   datapath::Peer peer;
   crypto::AeadKey rx_key;
   crypto::AeadKey tx_key;

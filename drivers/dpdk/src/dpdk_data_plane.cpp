@@ -428,6 +428,24 @@ Status DpdkDataPlane::attach_ipv6(uint32_t slot, const datapath::Ipv6Subnet& lea
   return {};
 }
 
+Status DpdkDataPlane::set_restriction(uint32_t slot, const datapath::RouteRestriction& restriction) {
+  if (slot >= impl_->slots()) {
+    return make_error("slot " + std::to_string(slot) + " out of range");
+  }
+  if (restriction.count > datapath::kMaxRestrictedRoutes) {
+    return make_error("too many restricted routes");  // the lcore would refuse it too, unseen
+  }
+  Command* c = impl_->reserve();
+  if (c == nullptr) {
+    return make_error("dpdk: command ring full");
+  }
+  c->kind = CommandKind::kSetRestriction;
+  c->slot = slot;
+  c->restriction = restriction;
+  impl_->commands.commit();
+  return {};
+}
+
 bool DpdkDataPlane::admit_cstp_rx(uint32_t slot, uint32_t bytes, uint64_t now_ns) noexcept {
   if (slot >= impl_->cstp_rx_limits.size()) {
     return true;  // no limit was ever set

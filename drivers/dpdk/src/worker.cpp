@@ -120,6 +120,9 @@ void Worker::apply(const Command& c) noexcept {
     case CommandKind::kAttachIpv6:
       result = sessions_.attach_ipv6(c.slot, c.lease6);
       break;
+    case CommandKind::kSetRestriction:
+      result = sessions_.set_restriction(c.slot, c.restriction);
+      break;
     case CommandKind::kSendDatagram:
     case CommandKind::kSendPayload: {
       rte_mbuf* m = rte_pktmbuf_alloc(pool_);

@@ -7,6 +7,7 @@
 #include <array>
 #include <bit>
 #include <cerrno>
+#include <cstdlib>
 #include <charconv>
 #include <cstddef>
 #include <exception>
@@ -234,10 +235,13 @@ constexpr std::array<EnumName<TlsVersion>, 2> kTlsVersions{{
     {"1.2", TlsVersion::kTls12},
     {"1.3", TlsVersion::kTls13},
 }};
-constexpr std::array<EnumName<AuthMethod>, 3> kAuthMethods{{
+constexpr std::array<EnumName<AuthMethod>, 6> kAuthMethods{{
     {"plain", AuthMethod::kPlain},
     {"certificate", AuthMethod::kCertificate},
     {"plain+certificate", AuthMethod::kPlainAndCertificate},
+    {"pam", AuthMethod::kPam},
+    {"pam+certificate", AuthMethod::kPamAndCertificate},
+    {"radius", AuthMethod::kRadius},
 }};
 constexpr std::array<EnumName<DtlsMode>, 3> kDtlsModes{{
     {"auto", DtlsMode::kAuto},
@@ -742,6 +746,17 @@ constexpr KeySpec kAuthKeys[] = {
     {"method", [](const Field& f, Config& c) { set_enum(f, c.auth.method, kAuthMethods); }},
     {"passwd_file", [](const Field& f, Config& c) { set_text(f, c.auth.passwd_file, Text::kNonEmptyLine); }},
     {"max_password_tries", [](const Field& f, Config& c) { set_int(f, c.auth.max_password_tries, 1); }},
+    {"pam_service",
+     [](const Field& f, Config& c) {
+       // A file name in /etc/pam.d: a path here would let the config point PAM anywhere.
+       auto text = read_text(f, Text::kNonEmptyLine);
+       if (text && (text->find('/') != std::string::npos || *text == "." || *text == "..")) {
+         f.fail("must be a service name in /etc/pam.d, not a path, got " + quoted(*text));
+       } else if (text) {
+         c.auth.pam_service = std::move(*text);
+       }
+     }},
+    {"pam_gid_min", [](const Field& f, Config& c) { set_int(f, c.auth.pam_gid_min, 0); }},
     {"ca_file", [](const Field& f, Config& c) { set_text(f, c.auth.ca_file, Text::kLine); }},
     {"crl_file", [](const Field& f, Config& c) { set_text(f, c.auth.crl_file, Text::kLine); }},
     {"cert_user_oid", [](const Field& f, Config& c) { read_cert_oid(f, c.auth.cert_user_oid, false); }},
@@ -762,6 +777,57 @@ constexpr KeySpec kAuthKeys[] = {
     {"config_per_group", [](const Field& f, Config& c) { read_config_dir(f, c.auth.config_per_group); }},
 };
 
+// "host" or "host:port" (IPv4 address or DNS name; radcli resolves it). `default_port` is
+// 1812 for authentication and 1813 for accounting servers.
+void read_radius_servers(const Field& f, std::vector<RadiusServer>& out, uint16_t default_port) {
+  out.clear();
+  for_each_element(f, [&out, default_port](const Field& element) {
+    auto text = read_text(element, Text::kNonEmptyLine);
+    if (!text) {
+      return;
+    }
+    RadiusServer server{*text, default_port};
+    if (auto colon = text->rfind(':'); colon != std::string::npos) {
+      const std::string port = text->substr(colon + 1);
+      char* end = nullptr;
+      unsigned long value = std::strtoul(port.c_str(), &end, 10);
+      if (port.empty() || *end != '\0' || value == 0 || value > 65535 || text->find(':') != colon) {
+        element.fail("must be \"host\" or \"host:port\" (port 1..65535), got " + quoted(*text));
+        return;
+      }
+      server = RadiusServer{text->substr(0, colon), static_cast<uint16_t>(value)};
+    }
+    // radcli splits its server entries on ':' and ',' and spaces: such a host would be misread.
+    if (server.host.empty() || server.host.find_first_of(", \t") != std::string::npos) {
+      element.fail("must be \"host\" or \"host:port\", got " + quoted(*text));
+      return;
+    }
+    out.push_back(std::move(server));
+  });
+}
+
+constexpr KeySpec kRadiusKeys[] = {
+    {"config", [](const Field& f, Config& c) { set_text(f, c.auth.radius.config, Text::kNonEmptyLine); }},
+    {"servers", [](const Field& f, Config& c) { read_radius_servers(f, c.auth.radius.servers, 1812); }},
+    {"acct_servers", [](const Field& f, Config& c) { read_radius_servers(f, c.auth.radius.acct_servers, 1813); }},
+    {"secret",
+     [](const Field& f, Config& c) {
+       set_text(f, c.auth.radius.secret, Text::kNonEmptyLine);
+       // radcli reads "host:port:secret": a ':' would cut the secret short.
+       if (c.auth.radius.secret.find_first_of(":, ") != std::string::npos) {
+         f.fail("must not contain ':', ',' or spaces (radcli's server syntax); use `config` for such secrets");
+       }
+     }},
+    {"dictionary", [](const Field& f, Config& c) { set_text(f, c.auth.radius.dictionary, Text::kNonEmptyLine); }},
+    {"nas_identifier", [](const Field& f, Config& c) { set_text(f, c.auth.radius.nas_identifier, Text::kNonEmptyLine); }},
+    // radcli keeps the timeout in an int of seconds; beyond a minute a login would time out anyway.
+    {"timeout", [](const Field& f, Config& c) { set_int(f, c.auth.radius.timeout_s, 1, 60); }},
+    {"retries", [](const Field& f, Config& c) { set_int(f, c.auth.radius.retries, 0, 10); }},
+    {"accounting", [](const Field& f, Config& c) { set_bool(f, c.auth.radius.accounting); }},
+    {"acct_interim_interval",
+     [](const Field& f, Config& c) { set_int(f, c.auth.radius.acct_interim_interval_s, 0, kMaxSeconds); }},
+};
+
 constexpr KeySpec kNetworkKeys[] = {
     {"device", read_device},
     {"ipv4_network", read_ipv4_network},
@@ -769,6 +835,7 @@ constexpr KeySpec kNetworkKeys[] = {
     {"ipv6_subnet_prefix",
      [](const Field& f, Config& c) { set_int(f, c.network.ipv6_subnet_prefix, kMinPool6Prefix + 1, 128); }},
     {"routes", read_routes},
+    {"restrict_to_routes", [](const Field& f, Config& c) { set_bool(f, c.network.restrict_to_routes); }},
     {"dns_servers", read_dns_servers},
     {"split_dns", read_split_dns},
     {"default_domain", read_default_domain},
@@ -899,6 +966,7 @@ constexpr SectionSpec kSections[] = {
     {"performance", kPerformanceKeys},
     // Sub-tables ([datapath.af_xdp]): found by their dotted name when the parent has no such key.
     {"datapath.af_xdp", kAfXdpKeys},     {"datapath.dpdk", kDpdkKeys},
+    {"auth.radius", kRadiusKeys},
 };
 
 const SectionSpec* find_section(std::string_view name) {
@@ -1021,14 +1089,31 @@ void validate(Context& ctx) {
         {"auth.cert_group_oid", &c.auth.cert_group_oid}};
     for (const auto& [key, value] : cert_keys) {
       if (!value->empty()) {
-        ctx.errors.push_back(ConfigError{key, line(key), "needs method = \"certificate\" or \"plain+certificate\""});
+        ctx.errors.push_back(ConfigError{key, line(key), "needs method = \"certificate\", \"plain+certificate\" or \"pam+certificate\""});
       }
     }
+  }
+  const RadiusConfig& radius = c.auth.radius;
+  if ((c.auth.uses_radius() || radius.accounting) && !radius.configured()) {
+    const char* key = c.auth.uses_radius() ? "auth.method" : "auth.radius.accounting";
+    ctx.errors.push_back(ConfigError{"auth.radius.servers", line(key),
+                                     "is required with method = \"radius\" or accounting (or auth.radius.config)"});
+  }
+  if (!radius.config.empty() && (!radius.servers.empty() || !radius.acct_servers.empty() || !radius.secret.empty())) {
+    ctx.errors.push_back(ConfigError{"auth.radius.config", line("auth.radius.config"),
+                                     "takes servers and secret from the radcli file; drop servers/acct_servers/secret"});
+  }
+  if (!radius.servers.empty() && radius.secret.empty()) {
+    ctx.errors.push_back(ConfigError{"auth.radius.secret", line("auth.radius.servers"), "is required with servers"});
+  }
+  if (radius.acct_interim_interval_s != 0 && !radius.accounting) {
+    ctx.errors.push_back(ConfigError{"auth.radius.acct_interim_interval", line("auth.radius.acct_interim_interval"),
+                                     "needs accounting = true"});
   }
   if (!c.auth.otp_file.empty() && !c.auth.uses_password()) {
     // The code is the second factor after a password; certificate-only logins have no form.
     ctx.errors.push_back(ConfigError{"auth.otp_file", line("auth.otp_file"),
-                                     "needs a password method (\"plain\" or \"plain+certificate\")"});
+                                     "needs a password method (\"plain\", \"pam\" or their \"+certificate\" forms)"});
   }
   if (c.auth.cert_group_oid == "SAN(rfc822name)") {
     ctx.errors.push_back(ConfigError{"auth.cert_group_oid", line("auth.cert_group_oid"),

@@ -24,8 +24,8 @@ constexpr size_t kMaxLabelLength = 63;
 
 // ocserv keys that exist but that this server does not apply: named so the error can say
 // "not supported" instead of "unknown" (a typo).
-constexpr std::array<std::string_view, 29> kUnsupportedOcservKeys = {
-    "no-udp",         "restrict-user-to-routes", "restrict-user-to-ports", "tunnel-all-dns", "tunnel_all_dns",
+constexpr std::array<std::string_view, 28> kUnsupportedOcservKeys = {
+    "no-udp",         "restrict-user-to-ports", "tunnel-all-dns", "tunnel_all_dns",
     "deny-roaming",   "iroute",                  "ipv6-dns",               "nbns",           "ipv4-nbns",
     "ipv6-nbns",      "cgroup",                  "ipv4-network",           "ipv4-netmask",   "ipv6-network",
     "explicit-ipv6",  "ipv6-subnet-prefix",      "hostname",               "stats-report-time",
@@ -198,6 +198,15 @@ Result<UserConfig> parse_user_config(std::string_view text, std::string_view sou
                              std::string(value) + "'");
       }
       (key == "idle-timeout" ? out.idle_timeout : out.session_timeout) = std::chrono::seconds(*secs);
+    } else if (key == "restrict-user-to-routes") {
+      // ocserv's values; anything else is refused, so a typo cannot leave a user unrestricted.
+      if (value == "true") {
+        out.restrict_to_routes = true;
+      } else if (value == "false") {
+        out.restrict_to_routes = false;
+      } else {
+        return fail(key, "expected true or false, got '" + std::string(value) + "'");
+      }
     } else if (std::find(kUnsupportedOcservKeys.begin(), kUnsupportedOcservKeys.end(), key) !=
                kUnsupportedOcservKeys.end()) {
       return fail(key, "ocserv key not supported by ocserv-modern (refused rather than ignored)");
@@ -226,6 +235,7 @@ void merge_user_config(UserConfig& base, const UserConfig& over) {
   take(base.tx_rate_limit, over.tx_rate_limit);
   take(base.idle_timeout, over.idle_timeout);
   take(base.session_timeout, over.session_timeout);
+  take(base.restrict_to_routes, over.restrict_to_routes);
 }
 
 bool safe_config_file_name(std::string_view name) {

@@ -69,7 +69,33 @@ struct PasswordWork {
   std::string password;
   bool force_fail = false;  // the outcome is decided already; crypt runs for equal timing
   bool ok = false;
+  // PAM methods: the service to ask instead of the passwd file, and what it answered.
+  std::optional<std::string> pam_service;
+  uint32_t pam_gid_min = 0;
+  std::vector<std::string> pam_groups;
+  std::string pam_reason;
 };
+
+// restrict-to-routes: the split-include routes announced to the session plus the server's
+// tunnel address; unrestricted (count 0) when off, with the default route, or with no routes
+// (which ocserv treats as everything through the tunnel). nullopt: more routes than fit.
+std::optional<datapath::RouteRestriction> route_restriction(bool restrict, bool default_route,
+                                                            const std::vector<Ipv4Prefix>& routes,
+                                                            const config::NetworkConfig& net) {
+  datapath::RouteRestriction r;
+  if (!restrict || default_route || routes.empty()) {
+    return r;
+  }
+  if (routes.size() + 1 > datapath::kMaxRestrictedRoutes) {
+    return std::nullopt;
+  }
+  for (const auto& route : routes) {
+    r.routes[r.count++] = route;
+  }
+  r.routes[r.count++] = Ipv4Prefix{net.ipv4_network.network + 1, 32};
+  r.allow_ipv6 = std::any_of(net.routes6.begin(), net.routes6.end(), [](const auto& p) { return p.length == 0; });
+  return r;
+}
 
 void on_handle_closed(uv_handle_t* handle) {
   auto* conn = static_cast<Connection*>(handle->data);
@@ -417,6 +443,10 @@ void Connection::handle_auth_post(const proto::HttpRequest& request) {
 }
 
 void Connection::start_password_check(std::string password) {
+  if (server_.config->auth.uses_radius()) {
+    start_radius_check(std::move(password));
+    return;
+  }
   // crypt(3) with yescrypt costs tens of milliseconds: it runs on libuv's thread pool so that
   // one login never stalls every tunnel on the loop.
   auto* work = new PasswordWork;
@@ -428,6 +458,10 @@ void Connection::start_password_check(std::string password) {
   // plain+certificate: the password must be that of the certificate's user. A mismatch still
   // costs the crypt call, so it looks like any wrong password.
   work->force_fail = cert_user_.has_value() && *cert_user_ != username_;
+  if (server_.config->auth.uses_pam()) {
+    work->pam_service = server_.config->auth.pam_service;
+    work->pam_gid_min = server_.config->auth.pam_gid_min;
+  }
   if (work->force_fail) {
     OCM_INFO("conn#%lu %s: user '%s' typed with a certificate for '%s'", static_cast<unsigned long>(id_),
              peer_.c_str(), username_.c_str(), cert_user_->c_str());
@@ -438,12 +472,24 @@ void Connection::start_password_check(std::string password) {
       &server_.loop, &work->req,
       [](uv_work_t* req) {
         auto* w = static_cast<PasswordWork*>(req->data);
-        w->ok = auth::verify_user(*w->passwd, w->username, w->password) && !w->force_fail;
+        if (w->pam_service) {
+          // PAM may block for seconds (pam_unix's delay after a failure): hence the pool.
+          auto outcome = auth::pam_login(*w->pam_service, w->username, w->password, w->pam_gid_min);
+          w->ok = outcome.ok && !w->force_fail;
+          w->pam_groups = std::move(outcome.groups);
+          w->pam_reason = std::move(outcome.reason);
+        } else {
+          w->ok = auth::verify_user(*w->passwd, w->username, w->password) && !w->force_fail;
+        }
         secure_zero(w->password.data(), w->password.size());
       },
       [](uv_work_t* req, int status) {
         std::unique_ptr<PasswordWork> w(static_cast<PasswordWork*>(req->data));
         Connection* conn = w->connection;
+        if (!w->pam_reason.empty()) {
+          OCM_DEBUG("conn#%lu: PAM: %s", static_cast<unsigned long>(conn->id()), w->pam_reason.c_str());
+        }
+        conn->set_pam_groups(std::move(w->pam_groups));
         conn->on_auth_done(status == 0 && w->ok);
       });
 }
@@ -471,6 +517,10 @@ void Connection::on_auth_done(bool ok) {
   } else if (ok) {
     const auth::PasswdEntry* entry = server_.passwd->find(username_);
     std::vector<std::string> groups = entry != nullptr ? entry->groups : std::vector<std::string>{};
+    groups.insert(groups.end(), pam_groups_.begin(), pam_groups_.end());
+    if (radius_accept_) {
+      groups.insert(groups.end(), radius_accept_->groups.begin(), radius_accept_->groups.end());  // Class
+    }
     groups.insert(groups.end(), cert_groups_.begin(), cert_groups_.end());
     complete_login(groups);
   } else {
@@ -503,6 +553,10 @@ void Connection::check_otp(std::string code) {
   if (verdict == auth::OtpVerifier::Verdict::kOk) {
     const auth::PasswdEntry* entry = server_.passwd->find(username_);
     std::vector<std::string> groups = entry != nullptr ? entry->groups : std::vector<std::string>{};
+    groups.insert(groups.end(), pam_groups_.begin(), pam_groups_.end());
+    if (radius_accept_) {
+      groups.insert(groups.end(), radius_accept_->groups.begin(), radius_accept_->groups.end());  // Class
+    }
     groups.insert(groups.end(), cert_groups_.begin(), cert_groups_.end());
     complete_login(groups);
     return;
@@ -538,6 +592,12 @@ void Connection::complete_login(const std::vector<std::string>& member_of) {
   }
   ++server_.stats.auth_successes;
   auto& s = server_.sessions.create(username_, group, Clock::now());
+  if (server_.radius != nullptr) {
+    // Accounting follows every login; a RADIUS login also keeps its Access-Accept for CONNECT.
+    server_.radius->logged_in(s.id, username_,
+                              radius_accept_ ? radius_acct_id_ : server_.radius->new_acct_session_id(),
+                              radius_accept_ ? &*radius_accept_ : nullptr);
+  }
   auto cookie = session::encode_cookie(s.cookie);
   OCM_INFO("conn#%lu %s: user '%s' authenticated%s%s (session %u)", static_cast<unsigned long>(id_), peer_.c_str(),
            username_.c_str(), group.empty() ? "" : " in group ", group.c_str(), s.id);
@@ -620,6 +680,9 @@ void Connection::handle_connect(const proto::HttpRequest& request) {
     return;
   }
   user_config_ = std::move(user_config).value();
+  if (const auth::RadiusAuthOutcome* accept = server_.radius ? server_.radius->accept_of(s->id) : nullptr) {
+    apply_radius_attributes(*accept, user_config_, [this](uint32_t a) { return server_.pool.index_of(a).has_value(); });
+  }
   if (user_config_.explicit_ipv4 && !s->ipv4) {
     if (!server_.pool.lease_exact(*user_config_.explicit_ipv4)) {
       OCM_WARN("conn#%lu %s: explicit-ipv4 %s of user '%s' is outside the pool or in use",
@@ -736,9 +799,26 @@ void Connection::finish_connect(const proto::TunnelRequest& tunnel_request) {
     send_response(503, "Service Unavailable", {{"X-Reason", "Server error"}}, {}, true);
     return;
   }
+  auto restriction = route_restriction(uc.restrict_to_routes.value_or(cfg.network.restrict_to_routes),
+                                       uc.routes ? uc.default_route : cfg.network.default_route,
+                                       uc.routes.value_or(cfg.network.routes), cfg.network);
+  Status restricted = restriction ? server_.data_plane->set_restriction(route_index_, *restriction)
+                                  : Status(make_error("more than " + std::to_string(datapath::kMaxRestrictedRoutes - 1) +
+                                                      " routes to restrict to"));
+  if (!restricted) {
+    // Fail closed: a user the operator restricted never gets an unrestricted tunnel.
+    OCM_ERROR("conn#%lu: restrict-to-routes refused for slot %u: %s", static_cast<unsigned long>(id_), route_index_,
+              restricted.error().message.c_str());
+    server_.data_plane->release(route_index_);
+    send_response(503, "Service Unavailable", {{"X-Reason", "Server error"}}, {}, true);
+    return;
+  }
+  restriction_ = *restriction;
   proto::TunnelReply reply;
   uint32_t dtls_overhead = 0;
   bool dtls_offered = prepare_dtls(tunnel_request, reply, dtls_overhead);
+  // The PSK exporter above was the last use of the TLS handshake's secrets (5.5 KB per tunnel).
+  tls_->release_handshake_state();
   auto mtu = proto::choose_mtu(cfg.network.mtu, tunnel_request, dtls_overhead);
   // IPv6: the subnet with the IPv4 lease's pool index, announced only if the client takes it.
   // The data plane learns it (or that there is none) on every CONNECT, so a reconnect with
@@ -866,6 +946,10 @@ void Connection::handle_frame(const proto::CstpFrame& frame) {
       if (verdict != InnerVerdict::kOk) {
         ++server_.stats.inner_drops[static_cast<size_t>(verdict)];
         OCM_DEBUG("conn#%lu: dropped inner packet: %s", static_cast<unsigned long>(id_), to_string(verdict));
+        return;
+      }
+      if (!restriction_.allows(frame.payload)) {
+        ++server_.stats.cstp_drop_not_in_routes;
         return;
       }
       // The session's rx limit, shared with DTLS (the same token bucket on same-thread drivers).

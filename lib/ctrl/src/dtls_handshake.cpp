@@ -257,7 +257,7 @@ class PskHandshake final : public DtlsHandshake {
   }
 
   [[nodiscard]] std::chrono::milliseconds retransmit_timeout() const override {
-    int seconds = wolfSSL_dtls_get_current_timeout(ssl_);
+    int seconds = ssl_ != nullptr ? wolfSSL_dtls_get_current_timeout(ssl_) : 0;
     return std::chrono::seconds(seconds > 0 ? seconds : kInitialTimeoutSeconds);
   }
 
@@ -325,9 +325,13 @@ class PskHandshake final : public DtlsHandshake {
         // lost it (see below).
         final_flight_.assign(outgoing_.begin() + static_cast<std::ptrdiff_t>(sent_before), outgoing_.end());
         capture_keys();
-        // Until the connection drops this object (dtls_handshake_disposable), its session's
-        // zero pages need not be resident (tls_memory.hpp).
-        release_zero_pages(wolfSSL_get_session(ssl_));
+        if (state_ == State::kDone) {
+          // All a finished handshake still does is resend those bytes (below), so the wolfSSL
+          // object (~55 KB, most of an idle tunnel's memory otherwise) goes now instead of
+          // when the tunnel drops this handshake (dtls_handshake_disposable).
+          wolfSSL_free(ssl_);
+          ssl_ = nullptr;
+        }
       } else {
         int err = wolfSSL_get_error(ssl_, rc);
         if (err != WOLFSSL_ERROR_WANT_READ && err != WOLFSSL_ERROR_WANT_WRITE) {
@@ -340,26 +344,12 @@ class PskHandshake final : public DtlsHandshake {
       // (ClientKeyExchange, ChangeCipherSpec, Finished) and needs ours again. wolfSSL 5.5.4
       // keeps the flight (dtlsHsRetain) but was not seen to answer, so we resend the bytes it
       // sent: same records, same sequence numbers, same ciphertext, so no nonce is reused and
-      // a client that did get them drops the duplicates.
+      // a client that did get them drops the duplicates. wolfSSL itself is gone by now (see
+      // above); anything else that strays here (application data) is dropped.
       bool client_retransmitted = std::any_of(incoming_.begin(), incoming_.end(), [](const std::vector<uint8_t>& d) {
         return is_retransmitted_final_flight(d);
       });
-      size_t sent_before = outgoing_.size();
-      // Still let wolfSSL see everything (its state stays consistent, and a wolfSSL that does
-      // answer makes our copy unnecessary). Application data that strays here is read and
-      // dropped; errors do not matter any more.
-      std::array<uint8_t, 2048> scratch{};
-      for (size_t i = 0; i <= kMaxQueuedDatagrams && !incoming_.empty(); ++i) {
-        int n = wolfSSL_read(ssl_, scratch.data(), static_cast<int>(scratch.size()));
-        if (n <= 0) {
-          int err = wolfSSL_get_error(ssl_, n);
-          if (err != WOLFSSL_ERROR_WANT_READ && err != WOLFSSL_ERROR_WANT_WRITE) {
-            break;
-          }
-        }
-      }
-      secure_zero(scratch.data(), scratch.size());
-      if (client_retransmitted && outgoing_.size() == sent_before && final_flight_resends_ < kMaxFinalFlightResends) {
+      if (client_retransmitted && final_flight_resends_ < kMaxFinalFlightResends) {
         ++final_flight_resends_;
         outgoing_.insert(outgoing_.end(), final_flight_.begin(), final_flight_.end());
       }
@@ -384,7 +374,8 @@ class PskHandshake final : public DtlsHandshake {
   }
 
   void retransmit() override {
-    if (wolfSSL_dtls_got_timeout(ssl_) != WOLFSSL_SUCCESS) {
+    // Only called while kWantRead, when ssl_ is always there.
+    if (ssl_ == nullptr || wolfSSL_dtls_got_timeout(ssl_) != WOLFSSL_SUCCESS) {
       fail("DTLS-PSK handshake timed out");
     }
   }

@@ -71,6 +71,7 @@ std::string Operations::metrics_text() const {
   m.sample(n("cstp_drops_total"), st.cstp_drop_no_tunnel, {{"reason", "no_tunnel"}});
   m.sample(n("cstp_drops_total"), st.tun_write_failures, {{"reason", "tun_write_failed"}});
   m.sample(n("cstp_drops_total"), st.cstp_drop_rate_limited, {{"reason", "rate_limited"}});
+  m.sample(n("cstp_drops_total"), st.cstp_drop_not_in_routes, {{"reason", "not_in_routes"}});
   for (size_t v = 1; v < st.inner_drops.size(); ++v) {
     m.sample(n("cstp_drops_total"), st.inner_drops[v],
              {{"reason", std::string("inner_") + to_string(static_cast<InnerVerdict>(v))}});

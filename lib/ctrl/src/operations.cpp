@@ -301,12 +301,19 @@ void Operations::run_disconnect_script(ScriptEnv env) {
 }
 
 void Server::Impl::on_tunnel_up(Connection& conn) {
+  if (radius != nullptr) {
+    const std::string& peer = conn.peer();
+    radius->tunnel_up(conn, conn.session_id(), peer.substr(0, peer.rfind(':')), conn.address());
+  }
   if (ops != nullptr) {
     ops->tunnel_up(conn);
   }
 }
 
 void Server::Impl::on_tunnel_down(Connection& conn, const char* reason) {
+  if (radius != nullptr) {
+    radius->tunnel_down(conn, conn.session_id(), reason);  // before end_tunnel frees the slot's counters
+  }
   if (ops != nullptr) {
     ops->tunnel_down(conn, reason);
   }

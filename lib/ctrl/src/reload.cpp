@@ -55,7 +55,7 @@ Result<std::string> Operations::reload() {
   keep("monitoring.stats_bind", fresh->monitoring.stats_bind, running.monitoring.stats_bind, restart);
   keep("monitoring.stats_port", fresh->monitoring.stats_port, running.monitoring.stats_port, restart);
 
-  auto passwd = auth::PasswdFile::load(fresh->auth.passwd_file);
+  auto passwd = load_passwd_file(fresh->auth);
   if (!passwd) {
     return passwd.error();
   }

@@ -150,6 +150,11 @@ Status Server::Impl::start() {
       static_cast<Impl*>(h->data)->stop();
     }, sig);
   }
+  auto radius_sessions = make_radius_sessions(*this);
+  if (!radius_sessions) {
+    return radius_sessions.error();
+  }
+  radius = std::move(radius_sessions).value();
   ops = std::make_unique<Operations>(*this);
   if (auto started = ops->start(); !started) {
     return started;
@@ -175,6 +180,9 @@ void Server::Impl::on_tick() {
     OCM_DEBUG("expired %zu session(s)", expired);
   }
   bans.expire(now);
+  if (radius != nullptr) {
+    radius->on_tick(now, sessions);  // after expire(): Stop for the sessions it just ended
+  }
   heap_trimmer.on_tick(now);
 }
 
@@ -302,9 +310,16 @@ Result<std::shared_ptr<const auth::OtpFile>> load_otp_file(const config::AuthCon
   return std::shared_ptr<const auth::OtpFile>(std::make_shared<auth::OtpFile>(std::move(file).value()));
 }
 
+Result<auth::PasswdFile> load_passwd_file(const config::AuthConfig& auth) {
+  if (auth.uses_pam() || auth.uses_radius()) {
+    return auth::PasswdFile::parse("", auth.uses_pam() ? "pam" : "radius");
+  }
+  return auth::PasswdFile::load(auth.passwd_file);
+}
+
 Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const config::Config> config,
                                                datapath::DataPlane& data_plane, std::string config_path) {
-  auto passwd = auth::PasswdFile::load(config->auth.passwd_file);
+  auto passwd = load_passwd_file(config->auth);
   if (!passwd) {
     return passwd.error();
   }
@@ -333,7 +348,11 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const config::Con
   if (auto started = server->impl_->start(); !started) {
     return started.error();
   }
-  OCM_INFO("loaded %zu user(s) from %s", server->impl_->passwd->size(), server->impl_->config->auth.passwd_file.c_str());
+  if (server->impl_->config->auth.uses_pam()) {
+    OCM_INFO("passwords are checked by PAM service '%s'", server->impl_->config->auth.pam_service.c_str());
+  } else {
+    OCM_INFO("loaded %zu user(s) from %s", server->impl_->passwd->size(), server->impl_->config->auth.passwd_file.c_str());
+  }
   return server;
 }
 

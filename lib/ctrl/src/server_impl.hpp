@@ -19,6 +19,7 @@
 
 #include "dtls_handshake.hpp"
 #include "ocm/auth/otp.hpp"
+#include "ocm/auth/pam.hpp"
 #include "ocm/auth/passwd.hpp"
 #include "ocm/config/user_config.hpp"
 #include "ocm/config/config.hpp"
@@ -36,6 +37,7 @@
 #include "client_cert.hpp"
 #include "handshake_histogram.hpp"
 #include "heap_trim.hpp"
+#include "radius_session.hpp"
 #include "tls.hpp"
 
 namespace ocm::ctrl {
@@ -72,6 +74,7 @@ struct ServerStats {
   uint64_t connections_refused_banned = 0;  // closed right after accept: address banned
   uint64_t ips_banned = 0;                  // times an address crossed max_ban_score
   uint64_t cstp_drop_rate_limited = 0;      // CSTP DATA over the session's rx limit
+  uint64_t cstp_drop_not_in_routes = 0;     // CSTP DATA outside the routes (restrict-to-routes)
   uint64_t quota_disconnects = 0;           // tunnels ended by session.quota_bytes
   uint64_t session_timeouts = 0;            // tunnels ended by session.session_timeout
   uint64_t idle_timeouts = 0;               // tunnels ended by session.idle_timeout
@@ -108,6 +111,12 @@ class Connection;
 BanPolicy ban_policy(const config::SecurityConfig& security);
 // [auth] otp_file parsed; null when none is configured (server.cpp, also used by reload).
 Result<std::shared_ptr<const auth::OtpFile>> load_otp_file(const config::AuthConfig& auth);
+// The ocpasswd file; an empty one for the PAM methods, which never read it (the file need not
+// exist on a PAM server).
+Result<auth::PasswdFile> load_passwd_file(const config::AuthConfig& auth);
+// The RADIUS client and accounting state for [auth.radius]; null when neither method = "radius"
+// nor accounting is configured (radius_login.cpp).
+Result<std::unique_ptr<RadiusSessions>> make_radius_sessions(Server::Impl& impl);
 // The IPv4 address (host order) of a connected TCP peer; 0 when it is not IPv4.
 uint32_t peer_ipv4(uv_tcp_t* tcp);
 
@@ -152,6 +161,8 @@ struct Server::Impl {
   // ocmctl, metrics, reload, scripts (lib/ctrl/src/operations.cpp); null until start().
   std::unique_ptr<Operations> ops;
   std::string config_path;  // re-read on SIGHUP / ocmctl reload; empty = reload unavailable
+  // [auth.radius]: RADIUS logins and accounting; null when not configured (radius_session.hpp).
+  std::unique_ptr<RadiusSessions> radius;
   // Returns freed heap to the kernel after bursts of freed sessions (heap_trim.hpp).
   HeapTrimmer heap_trimmer;
   // libuv hands this to every read: one loop thread, and each read is consumed before the next.
@@ -198,6 +209,7 @@ class Connection {
   void on_read(ssize_t nread, const uv_buf_t* buf);
   void on_timer();
   void on_auth_done(bool ok);
+  void set_pam_groups(std::vector<std::string> groups) { pam_groups_ = std::move(groups); }
 
   // TUN -> client: one IP packet as a CSTP DATA frame; drops when the socket is backed up.
   void send_data(std::span<const uint8_t> packet);
@@ -240,6 +252,8 @@ class Connection {
   void handle_request(proto::HttpRequest& request);
   void handle_auth_post(const proto::HttpRequest& request);
   void start_password_check(std::string password);
+  // method = "radius": the Access-Request on the thread pool, then on_auth_done (radius_login.cpp).
+  void start_radius_check(std::string password);
   // The group dropdown offered to this client (select_groups, default_select_group,
   // auto_select_group), the client's current choice first.
   std::vector<proto::GroupOption> group_options() const;
@@ -298,7 +312,12 @@ class Connection {
   // Verified client certificate's identity (certificate methods), read once after the handshake.
   std::optional<std::string> cert_user_;
   std::vector<std::string> cert_groups_;
+  // Groups the PAM methods found for the user (primary, then supplementary; pam_gid_min).
+  std::vector<std::string> pam_groups_;
   bool auth_in_flight_ = false;
+  // method = "radius": the Access-Accept of the last check and the Acct-Session-Id it was sent with.
+  std::optional<auth::RadiusAuthOutcome> radius_accept_;
+  std::string radius_acct_id_;
   int http_minor_ = 1;
 
   // Tunnel phase
@@ -308,6 +327,7 @@ class Connection {
   datapath::Ipv6Subnet lease6_;  // the IPv6 subnet CSTP DATA may come from; empty = none
   proto::TunnelRequest pending_tunnel_;  // the CONNECT waiting for its script
   config::UserConfig user_config_;       // this tunnel's per-user/per-group settings
+  datapath::RouteRestriction restriction_;  // restrict-to-routes; the pipeline has its own copy
   uint64_t script_job_ = 0;
   std::vector<uint8_t> cstp_buffer_;
   Clock::time_point last_rx_{};

@@ -56,6 +56,7 @@ SessionTable::SessionTable(uint32_t capacity, Ipv4Prefix pool, uint64_t hash_see
   }
   slots_.reset(new DtlsSession[capacity_]);
   leases6_.reset(new Ipv6Subnet[capacity_]);
+  restrictions_.reset(new RouteRestriction[capacity_]);
   route_.reset(new uint32_t[route_size_]);
   for (uint32_t i = 0; i < route_size_; ++i) {
     route_[i] = kNoSlot;
@@ -171,6 +172,7 @@ Status SessionTable::attach_cstp(uint32_t slot, uint32_t lease) {
   if (s.state == SessionState::kFree) {
     ++in_use_;
     s = DtlsSession{};
+    restrictions_[slot] = RouteRestriction{};
   }
   if (s.has_keys()) {
     unlink_peer(slot);
@@ -261,6 +263,20 @@ Status SessionTable::set_rate_limit(uint32_t slot, uint64_t rx_bytes_per_second,
   return {};
 }
 
+Status SessionTable::set_restriction(uint32_t slot, const RouteRestriction& restriction) {
+  if (!valid_slot(slot)) {
+    return slot_error("set_restriction: no such slot", slot);
+  }
+  if (slots_[slot].state == SessionState::kFree) {
+    return slot_error("set_restriction: slot is free", slot);
+  }
+  if (restriction.count > kMaxRestrictedRoutes) {
+    return slot_error("set_restriction: too many routes", slot);
+  }
+  restrictions_[slot] = restriction;
+  return {};
+}
+
 Status SessionTable::attach_ipv6(uint32_t slot, const Ipv6Subnet& lease) {
   if (!valid_slot(slot)) {
     return slot_error("attach_ipv6: no such slot", slot);
@@ -329,6 +345,7 @@ void SessionTable::release(uint32_t slot) noexcept {
   unlink_peer(slot);
   clear_route(slot);
   clear_ipv6(slot);
+  restrictions_[slot] = RouteRestriction{};
   // Overwrites every field, keys included, with the defaults.
   slots_[slot] = DtlsSession{};
   --in_use_;

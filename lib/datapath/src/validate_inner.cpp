@@ -38,10 +38,13 @@ uint16_t validate_inner(Ctx& ctx, PktBuf* pkts[], uint16_t n) noexcept {
     // address or send garbage (style.md rule 5).
     const uint32_t slot = p->meta.slot;
     InnerVerdict v = check_inner(p->bytes(), ctx.sessions.at(slot).lease, ctx.sessions.lease6(slot));
-    if (v == InnerVerdict::kOk) {
-      part.keep(p);
-    } else {
+    if (v != InnerVerdict::kOk) {
       part.drop(ctx, p, drop_reason_for(v));
+    } else if (!ctx.sessions.restriction(slot).allows(p->bytes())) {
+      // restrict-to-routes: only after the header checks, which guarantee the bytes it reads.
+      part.drop(ctx, p, DropReason::kNotInRoutes);
+    } else {
+      part.keep(p);
     }
   }
   return part.finish();

@@ -326,6 +326,42 @@ TEST_P(ConfigValueTest, Accepted) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, ConfigValueTest,
     ::testing::Values(
+        // [auth.radius]: servers with and without ports, accounting defaults.
+        ValueCase{"AuthRadius",
+                  "[auth]\nmethod = \"radius\"\n[auth.radius]\nservers = [\"127.0.0.1:18120\", \"radius.example\"]\n"
+                  "secret = \"s3cret\"\nnas_identifier = \"vpn1\"\ntimeout = 60\nretries = 0\n"
+                  "accounting = true\nacct_interim_interval = 30",
+                  [](const Config& c) {
+                    EXPECT_TRUE(c.auth.uses_radius());
+                    EXPECT_FALSE(c.auth.uses_passwd_file());
+                    const auto& r = c.auth.radius;
+                    ASSERT_EQ(r.servers.size(), 2u);
+                    EXPECT_EQ(r.servers[0].host, "127.0.0.1");
+                    EXPECT_EQ(r.servers[0].port, 18120);
+                    EXPECT_EQ(r.servers[1].host, "radius.example");
+                    EXPECT_EQ(r.servers[1].port, 1812);
+                    EXPECT_TRUE(r.acct_servers.empty());
+                    EXPECT_EQ(r.secret, "s3cret");
+                    EXPECT_EQ(r.nas_identifier, "vpn1");
+                    EXPECT_EQ(r.timeout_s, 60u);
+                    EXPECT_EQ(r.retries, 0u);
+                    EXPECT_TRUE(r.accounting);
+                    EXPECT_EQ(r.acct_interim_interval_s, 30u);
+                  }},
+        ValueCase{"AuthRadiusConfigFileAndAcctServers",
+                  "[auth]\nmethod = \"radius\"\n[auth.radius]\nconfig = \"/etc/radcli/radiusclient.conf\"",
+                  [](const Config& c) {
+                    EXPECT_EQ(c.auth.radius.config, "/etc/radcli/radiusclient.conf");
+                    EXPECT_TRUE(c.auth.radius.configured());
+                  }},
+        ValueCase{"RadiusAccountingWithPlainAuth",
+                  "[auth.radius]\nservers = [\"10.0.0.1\"]\nacct_servers = [\"10.0.0.2\"]\nsecret = \"x\"\n"
+                  "accounting = true",
+                  [](const Config& c) {
+                    EXPECT_EQ(c.auth.method, AuthMethod::kPlain);
+                    ASSERT_EQ(c.auth.radius.acct_servers.size(), 1u);
+                    EXPECT_EQ(c.auth.radius.acct_servers[0].port, 1813);
+                  }},
         // [auth]: certificates, OTP, groups, per-user config directories.
         ValueCase{"AuthCertificate",
                   "[auth]\nmethod = \"certificate\"\nca_file = \"/etc/ca.pem\"\ncrl_file = \"/etc/crl.pem\"\n"
@@ -345,6 +381,24 @@ INSTANTIATE_TEST_SUITE_P(
                     EXPECT_TRUE(c.auth.uses_password());
                     EXPECT_TRUE(c.auth.uses_certificate());
                     EXPECT_EQ(c.auth.cert_user_oid, "SAN(rfc822name)");
+                  }},
+        ValueCase{"AuthPam", "[auth]\nmethod = \"pam\"\npam_service = \"vpn\"\npam_gid_min = 1000\notp_file = \"/o\"",
+                  [](const Config& c) {
+                    EXPECT_EQ(c.auth.method, AuthMethod::kPam);
+                    EXPECT_TRUE(c.auth.uses_pam());
+                    EXPECT_TRUE(c.auth.uses_password());
+                    EXPECT_FALSE(c.auth.uses_certificate());
+                    EXPECT_FALSE(c.auth.uses_passwd_file());
+                    EXPECT_EQ(c.auth.pam_service, "vpn");
+                    EXPECT_EQ(c.auth.pam_gid_min, 1000u);
+                  }},
+        ValueCase{"AuthPamDefaults", "[auth]\nmethod = \"pam+certificate\"\nca_file = \"/ca.pem\"",
+                  [](const Config& c) {
+                    EXPECT_EQ(c.auth.method, AuthMethod::kPamAndCertificate);
+                    EXPECT_TRUE(c.auth.uses_pam());
+                    EXPECT_TRUE(c.auth.uses_certificate());
+                    EXPECT_EQ(c.auth.pam_service, "ocserv-modern");
+                    EXPECT_EQ(c.auth.pam_gid_min, 0u);
                   }},
         ValueCase{"AuthOtpAndGroups",
                   "[auth]\notp_file = \"/etc/users.oath\"\nselect_groups = [\"eng\", \"ops[Operations team]\"]\n"
@@ -487,6 +541,28 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         // Limits and bans.
         // [auth]
+        ErrorCase{"RadiusWithoutServers", "[auth]\nmethod = \"radius\"\n", "auth.radius.servers", 2,
+                  "is required with method = \"radius\""},
+        ErrorCase{"RadiusAccountingWithoutServers", "[auth.radius]\naccounting = true\n", "auth.radius.servers", 2,
+                  "is required"},
+        ErrorCase{"RadiusServersWithoutSecret", "[auth.radius]\nservers = [\"10.0.0.1\"]\n", "auth.radius.secret",
+                  2, "is required with servers"},
+        ErrorCase{"RadiusBadPort", "[auth.radius]\nservers = [\"10.0.0.1:0\"]\nsecret = \"x\"\n",
+                  "auth.radius.servers[0]", 2, "port 1..65535"},
+        ErrorCase{"RadiusPortNotNumber", "[auth.radius]\nservers = [\"10.0.0.1:radius\"]\nsecret = \"x\"\n",
+                  "auth.radius.servers[0]", 2, "must be \"host\" or \"host:port\""},
+        ErrorCase{"RadiusSecretWithColon", "[auth.radius]\nservers = [\"10.0.0.1\"]\nsecret = \"a:b\"\n",
+                  "auth.radius.secret", 3, "must not contain ':'"},
+        ErrorCase{"RadiusConfigAndServers",
+                  "[auth.radius]\nconfig = \"/etc/r.conf\"\nservers = [\"10.0.0.1\"]\nsecret = \"x\"\n",
+                  "auth.radius.config", 2, "drop servers"},
+        ErrorCase{"RadiusInterimWithoutAccounting",
+                  "[auth.radius]\nconfig = \"/etc/r.conf\"\nacct_interim_interval = 60\n",
+                  "auth.radius.acct_interim_interval", 3, "needs accounting = true"},
+        ErrorCase{"RadiusTimeoutTooLong", "[auth.radius]\nconfig = \"/etc/r.conf\"\ntimeout = 61\n",
+                  "auth.radius.timeout", 3, "must be between 1 and 60"},
+        ErrorCase{"RadiusUnknownKey", "[auth.radius]\nserver = \"10.0.0.1\"\n", "auth.radius.server", 2,
+                  "unknown key 'server' in [auth.radius]"},
         ErrorCase{"AuthUnknownMethod", "[auth]\nmethod = \"cert\"\n", "auth.method", 2,
                   "'cert' is not one of 'plain', 'certificate', 'plain+certificate'"},
         ErrorCase{"AuthCertificateWithoutCa", "[auth]\nmethod = \"certificate\"\n", "auth.ca_file", 2,
@@ -711,7 +787,12 @@ INSTANTIATE_TEST_SUITE_P(
                   "'1.1' is not one of '1.2', '1.3'"},
         ErrorCase{"TlsVersionAsFloat", "[crypto]\nmin_tls_version = 1.2\n", "crypto.min_tls_version", 2,
                   "expected a string, got a float"},
-        ErrorCase{"BadAuthMethod", "[auth]\nmethod = \"pam\"\n", "auth.method", 2, "'pam' is not one of 'plain'"},
+        ErrorCase{"BadAuthMethod", "[auth]\nmethod = \"ldap\"\n", "auth.method", 2, "'ldap' is not one of 'plain'"},
+        ErrorCase{"PamServiceIsAPath", "[auth]\nmethod = \"pam\"\npam_service = \"../shadow\"\n", "auth.pam_service", 3,
+                  "must be a service name in /etc/pam.d, not a path"},
+        ErrorCase{"PamServiceEmpty", "[auth]\npam_service = \"\"\n", "auth.pam_service", 2, "must not be empty"},
+        ErrorCase{"PamGidMinNegative", "[auth]\npam_gid_min = -1\n", "auth.pam_gid_min", 2, ""},
+        ErrorCase{"PamCertWithoutCa", "[auth]\nmethod = \"pam+certificate\"\n", "auth.ca_file", 2, "is required"},
         // TOML syntax: no key, but the line of the problem.
         ErrorCase{"SyntaxMissingValue", "[server]\ntcp_port = 443\nbind =\n", "", 3, ""},
         ErrorCase{"SyntaxUnterminatedString", "[server]\n\nbind = \"0.0.0.0\n", "", 3, ""},

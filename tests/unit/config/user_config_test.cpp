@@ -86,11 +86,31 @@ INSTANTIATE_TEST_SUITE_P(
                       BadFile{"\n\nsession-timeout = 99999999999\n", "users/alice:3: session-timeout"},
                       BadFile{"restrict-user-to-ports = tcp(443)\n",
                               "users/alice:1: restrict-user-to-ports: ocserv key not supported"},
-                      BadFile{"restrict-user-to-routes = true\n", "restrict-user-to-routes: ocserv key not supported"},
+                      BadFile{"restrict-user-to-routes = yes\n",
+                              "users/alice:1: restrict-user-to-routes: expected true or false, got 'yes'"},
                       BadFile{"rout = 10.0.0.0/8\n", "users/alice:1: rout: unknown key"},
                       BadFile{"just words\n", "users/alice:1: expected 'key = value'"},
                       BadFile{"dns =\n", "users/alice:1: dns: missing value"},
                       BadFile{"split-dns = a\x01.com\n", "users/alice:1: control character"}));
+
+TEST(UserConfig, RestrictUserToRoutes) {
+  auto on = parse_user_config("restrict-user-to-routes = true\n", "users/alice");
+  ASSERT_TRUE(on) << on.error().message;
+  EXPECT_EQ(on->restrict_to_routes, std::optional<bool>(true));
+  auto off = parse_user_config("restrict-user-to-routes = false\n", "users/alice");
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_EQ(off->restrict_to_routes, std::optional<bool>(false));
+  auto unset = parse_user_config("route = 10.0.0.0/8\n", "users/alice");
+  ASSERT_TRUE(unset);
+  EXPECT_FALSE(unset->restrict_to_routes.has_value());
+  // The user's own file wins over its group's, in both directions.
+  UserConfig group = *on;
+  merge_user_config(group, *off);
+  EXPECT_EQ(group.restrict_to_routes, std::optional<bool>(false));
+  UserConfig keep = *on;
+  merge_user_config(keep, *unset);
+  EXPECT_EQ(keep.restrict_to_routes, std::optional<bool>(true));
+}
 
 TEST(UserConfig, MergeUserOverGroupKeyByKey) {
   auto group = parse_ok("route = 10.0.0.0/8\ndns = 10.0.0.53\nrx-data-per-sec = 100\n");

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -198,6 +199,50 @@ TEST(TlsSessionTest, PrefersX25519AndStillServesP256OnlyClients) {
     ASSERT_TRUE(handshake(client, server));
     EXPECT_EQ(server.version(), "TLSv1.2");
   }
+}
+
+// A tunnel frees wolfSSL's handshake arrays once the DTLS PSK is exported (TLS 1.3): records
+// both ways and a client KeyUpdate still work, the exporter does not any more.
+TEST_P(TlsVersionTest, ReleasingHandshakeStateKeepsRecordsAndKeyUpdateWorking) {
+  auto ctx = TlsContext::create(test_crypto());
+  ASSERT_TRUE(ctx.has_value());
+  TlsSession server(*ctx);
+  MemClient client(GetParam());
+  ASSERT_TRUE(handshake(client, server));
+  std::array<uint8_t, 32> psk{};
+  ASSERT_TRUE(server.export_keying_material("EXPORTER-openconnect-psk", psk));
+  server.release_handshake_state();
+  server.release_handshake_state();  // idempotent
+  // TLS 1.2 keeps its arrays (see tls.hpp), so only 1.3 loses the exporter.
+  EXPECT_EQ(server.export_keying_material("EXPORTER-openconnect-psk", psk), GetParam() == 12);
+
+  auto round_trip = [&](const std::string& up, const std::string& down) {
+    ASSERT_EQ(wolfSSL_write(client.ssl(), up.data(), static_cast<int>(up.size())), static_cast<int>(up.size()));
+    server.push_input(client.out.data(), client.out.size());
+    client.out.clear();
+    uint8_t buf[256];
+    size_t n = 0;
+    ASSERT_EQ(server.read(buf, sizeof buf, n), TlsSession::Status::kOk);
+    EXPECT_EQ(std::string(reinterpret_cast<char*>(buf), n), up);
+    ASSERT_EQ(server.write(reinterpret_cast<const uint8_t*>(down.data()), down.size()), TlsSession::Status::kOk);
+    client.in.insert(client.in.end(), server.output().begin(), server.output().end());
+    server.output().clear();
+    char cbuf[256];
+    int got = wolfSSL_read(client.ssl(), cbuf, sizeof cbuf);
+    ASSERT_EQ(got, static_cast<int>(down.size()));
+    EXPECT_EQ(std::string(cbuf, static_cast<size_t>(got)), down);
+  };
+  round_trip("before key update", "reply one");
+  if (GetParam() == 13) {
+    ASSERT_EQ(wolfSSL_update_keys(client.ssl()), WOLFSSL_SUCCESS);
+    round_trip("after key update", "reply two");
+    round_trip("and again", "reply three");
+  }
+  wolfSSL_shutdown(client.ssl());
+  server.push_input(client.out.data(), client.out.size());
+  uint8_t buf[64];
+  size_t n = 0;
+  EXPECT_EQ(server.read(buf, sizeof buf, n), TlsSession::Status::kClosed);
 }
 
 TEST(TlsSessionTest, GarbageInsteadOfClientHelloIsAnError) {

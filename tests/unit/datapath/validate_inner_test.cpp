@@ -109,5 +109,72 @@ TEST(ValidateInnerNoLeaseTest, Ipv6WithoutLeaseIsDropped) {
   h.pool.free_bulk(all.data(), 2);
 }
 
+// restrict-to-routes, numbered cases: a session allowed 10.55.0.0/24 and the server's tunnel
+// address (192.0.2.1/32 here) sends to each destination; only those inside pass.
+struct RestrictCase {
+  const char* name;
+  uint32_t count;      // routes of the restriction used (0 = unrestricted)
+  bool allow_ipv6;
+  bool ipv6;           // send IPv6 instead of IPv4
+  uint32_t dst;        // IPv4 destination
+  DropReason expect;
+};
+
+class RestrictToRoutesTest : public ::testing::TestWithParam<RestrictCase> {};
+
+TEST_P(RestrictToRoutesTest, Verdict) {
+  const RestrictCase& c = GetParam();
+  Harness h(4);
+  ASSERT_TRUE(h.table.attach_cstp(1, Harness::lease_of(1)));
+  ASSERT_TRUE(h.table.attach_ipv6(1, Ipv6Subnet{test::v6addr(3), 128}));
+  RouteRestriction r;
+  r.count = c.count;
+  r.allow_ipv6 = c.allow_ipv6;
+  r.routes[0] = Ipv4Prefix{0x0A370000, 24};  // 10.55.0.0/24
+  r.routes[1] = Ipv4Prefix{0xC0000201, 32};  // the server's tunnel address
+  ASSERT_TRUE(h.table.set_restriction(1, r));
+  std::array<uint8_t, 16> remote6{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  PktBuf* p = h.packet(c.ipv6 ? test::ipv6_packet(test::v6addr(3), remote6, 80)
+                              : test::ipv4_packet(Harness::lease_of(1), c.dst, 60));
+  p->meta.slot = 1;
+  std::vector<PktBuf*> pkts{p};
+  EXPECT_EQ(test::run_stage(validate_inner, h.ctx, pkts), c.expect == DropReason::kNone ? 1 : 0);
+  EXPECT_EQ(p->meta.drop, c.expect);
+  EXPECT_EQ(h.counters.dropped(DropReason::kNotInRoutes), c.expect == DropReason::kNotInRoutes ? 1u : 0u);
+  h.pool.free(p);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, RestrictToRoutesTest,
+    ::testing::Values(
+        /* 1 */ RestrictCase{"inside_route", 2, false, false, 0x0A370002, DropReason::kNone},
+        /* 2 */ RestrictCase{"route_network_address", 2, false, false, 0x0A370000, DropReason::kNone},
+        /* 3 */ RestrictCase{"route_last_address", 2, false, false, 0x0A3700FF, DropReason::kNone},
+        /* 4 */ RestrictCase{"just_past_route", 2, false, false, 0x0A370100, DropReason::kNotInRoutes},
+        /* 5 */ RestrictCase{"other_network", 2, false, false, 0x0A380002, DropReason::kNotInRoutes},
+        /* 6 */ RestrictCase{"server_tunnel_address", 2, false, false, 0xC0000201, DropReason::kNone},
+        /* 7 */ RestrictCase{"server_neighbour", 2, false, false, 0xC0000202, DropReason::kNotInRoutes},
+        /* 8 */ RestrictCase{"unrestricted_anything", 0, false, false, 0x08080808, DropReason::kNone},
+        /* 9 */ RestrictCase{"ipv6_when_restricted", 2, false, true, 0, DropReason::kNotInRoutes},
+        /* 10 */ RestrictCase{"ipv6_allowed", 2, true, true, 0, DropReason::kNone},
+        /* 11 */ RestrictCase{"only_first_count_routes", 1, false, false, 0xC0000201, DropReason::kNotInRoutes}),
+    [](const auto& param_info) { return std::string(param_info.param.name); });
+
+TEST(RestrictToRoutesSlotTest, ClearedWithTheSlotAndBounded) {
+  Harness h(4);
+  RouteRestriction r;
+  r.count = 1;
+  EXPECT_FALSE(h.table.set_restriction(1, r)) << "a free slot takes no restriction";
+  ASSERT_TRUE(h.table.attach_cstp(1, Harness::lease_of(1)));
+  r.count = kMaxRestrictedRoutes + 1;
+  EXPECT_FALSE(h.table.set_restriction(1, r));
+  r.count = 1;
+  ASSERT_TRUE(h.table.set_restriction(1, r));
+  EXPECT_TRUE(h.table.restriction(1).restricted());
+  h.table.release(1);
+  ASSERT_TRUE(h.table.attach_cstp(1, Harness::lease_of(1)));
+  EXPECT_FALSE(h.table.restriction(1).restricted()) << "the next session in the slot starts unrestricted";
+}
+
 }  // namespace
 }  // namespace ocm::datapath

@@ -400,6 +400,30 @@ TEST_F(WorkerTest, AttachIpv6CommandReachesTheSlot) {
   EXPECT_EQ(worker_->ctx().counters.dropped(datapath::DropReason::kInner6SrcSpoofed), 1U);
 }
 
+// DpdkDataPlane::set_restriction queues kSetRestriction; once the lcore applied it, a record to
+// an announced route reaches TUN and one to any other address is dropped as not_in_routes.
+TEST_F(WorkerTest, SetRestrictionCommandReachesTheSlot) {
+  activate();
+  EXPECT_FALSE(worker_->sessions().restriction(kSlot).restricted());
+  Command* c = commands_.reserve();
+  ASSERT_NE(c, nullptr);
+  c->kind = CommandKind::kSetRestriction;
+  c->slot = kSlot;
+  c->restriction = datapath::RouteRestriction{};
+  c->restriction.count = 1;
+  c->restriction.routes[0] = Ipv4Prefix{0x0A370000, 24};  // 10.55.0.0/24
+  commands_.commit();
+  worker_->run_once(now_);
+  EXPECT_TRUE(worker_->sessions().restriction(kSlot).restricted());
+  EXPECT_EQ(std::string(to_string(CommandKind::kSetRestriction)), "set_restriction");
+
+  send_raw(*ports().nic_wire, client_frame(data_record(1, dt::ipv4_packet(kLease, 0x0A370002, 200))));
+  send_raw(*ports().nic_wire, client_frame(data_record(2, dt::ipv4_packet(kLease, 0x0A380002, 200))));
+  worker_->run_once(now_);
+  EXPECT_EQ(tun_reads().size(), 1U);
+  EXPECT_EQ(worker_->ctx().counters.dropped(datapath::DropReason::kNotInRoutes), 1U);
+}
+
 TEST_F(WorkerTest, MbufsComeBack) {
   unsigned before = rte_mempool_avail_count(test::shared_pool());
   send_raw(*ports().nic_wire, arp_request());

@@ -43,14 +43,36 @@ struct CryptoConfig {
 
 // plain: ocpasswd file. certificate: a client certificate signed by ca_file is the login (no
 // form). plain+certificate: both, and the certificate's user must be the one typing the password
-// (ocserv's two `auth =` lines).
-enum class AuthMethod { kPlain, kCertificate, kPlainAndCertificate };
+// (ocserv's two `auth =` lines). pam: the password is checked by the PAM service pam_service
+// instead of the passwd file; pam+certificate: both, as plain+certificate.
+enum class AuthMethod { kPlain, kCertificate, kPlainAndCertificate, kPam, kPamAndCertificate, kRadius };
 
 // One entry of select_groups: "name" or "name[label]" (the label is what the client shows and
 // what openconnect --authgroup matches).
 struct SelectGroup {
   std::string name;
   std::string label;
+};
+
+// [auth.radius] (ocserv's auth = "radius[...]" and acct = "radius[...]"): the RADIUS client for
+// method = "radius" and/or accounting. Either `config` (a radcli radiusclient.conf, as ocserv
+// takes it) or `servers` + `secret`.
+struct RadiusServer {
+  std::string host;
+  uint16_t port = 1812;
+};
+struct RadiusConfig {
+  std::string config;                  // radcli config file; "" = built from the keys below
+  std::vector<RadiusServer> servers;   // authentication servers, tried in order
+  std::vector<RadiusServer> acct_servers;  // empty = each of `servers` at port + 1 (1812 -> 1813)
+  std::string secret;                  // shared secret (the config file should be mode 0600)
+  std::string dictionary = "/etc/radcli/dictionary";
+  std::string nas_identifier = "ocserv-modern";
+  uint32_t timeout_s = 3;              // per attempt
+  uint32_t retries = 2;
+  bool accounting = false;
+  uint32_t acct_interim_interval_s = 0;  // 0 = no Interim-Update; the server's Acct-Interim-Interval wins
+  [[nodiscard]] bool configured() const { return !config.empty() || !servers.empty(); }
 };
 
 struct AuthConfig {
@@ -73,8 +95,20 @@ struct AuthConfig {
   // ocserv config-per-user / config-per-group directories (one file per name); "" = none.
   std::string config_per_user;
   std::string config_per_group;
-  [[nodiscard]] bool uses_certificate() const { return method != AuthMethod::kPlain; }
+  // PAM methods: the service file in /etc/pam.d, and the lowest gid that counts as a group
+  // (ocserv's pam[gid-min=N]; system groups below it never select a per-group config).
+  std::string pam_service = "ocserv-modern";
+  uint32_t pam_gid_min = 0;
+  [[nodiscard]] bool uses_certificate() const {
+    return method == AuthMethod::kCertificate || method == AuthMethod::kPlainAndCertificate ||
+           method == AuthMethod::kPamAndCertificate;
+  }
   [[nodiscard]] bool uses_password() const { return method != AuthMethod::kCertificate; }
+  [[nodiscard]] bool uses_pam() const { return method == AuthMethod::kPam || method == AuthMethod::kPamAndCertificate; }
+  // The ocpasswd file is read only by the plain methods.
+  [[nodiscard]] bool uses_passwd_file() const { return uses_password() && !uses_pam() && !uses_radius(); }
+  [[nodiscard]] bool uses_radius() const { return method == AuthMethod::kRadius; }
+  RadiusConfig radius;
 };
 
 struct NetworkConfig {
@@ -82,6 +116,9 @@ struct NetworkConfig {
   Ipv4Prefix ipv4_network{0xC0A86400, 24};  // 192.168.100.0/24
   std::vector<Ipv4Prefix> routes;           // split-include routes pushed to clients
   bool default_route = false;               // routes contained "default": full tunnel
+  // Drop client packets to destinations outside the routes announced to the session (ocserv's
+  // restrict-user-to-routes for everyone; per-user/group files override it).
+  bool restrict_to_routes = false;
   std::vector<uint32_t> dns_servers;        // host byte order
   // IPv6 inside the tunnel (ocserv ipv6-network / ipv6-subnet-prefix): none when unset. Each
   // session gets the subnet of length ipv6_subnet_prefix whose index in ipv6_network is its IPv4

@@ -29,6 +29,7 @@ struct UserConfig {
   std::optional<uint64_t> tx_rate_limit;             // tx-data-per-sec
   std::optional<std::chrono::seconds> idle_timeout;
   std::optional<std::chrono::seconds> session_timeout;
+  std::optional<bool> restrict_to_routes;            // restrict-user-to-routes (over [network])
 };
 
 // Errors read "FILE:LINE: KEY: message".

@@ -63,6 +63,12 @@ class DataPlane {
   virtual Status mark_dtls_inactive(uint32_t slot) { return ctx().sessions.mark_dtls_inactive(slot); }
   // The session's IPv6 subnet (empty: none); call after attach_cstp, on every CONNECT.
   virtual Status attach_ipv6(uint32_t slot, const Ipv6Subnet& lease) { return ctx().sessions.attach_ipv6(slot, lease); }
+  // restrict-to-routes for the session in `slot` (count 0 = unrestricted); call after
+  // attach_cstp. validate_inner drops client -> TUN packets it does not allow (kNotInRoutes);
+  // CSTP -> TUN packets never pass the pipeline, so the slow path checks its own copy.
+  virtual Status set_restriction(uint32_t slot, const RouteRestriction& restriction) {
+    return ctx().sessions.set_restriction(slot, restriction);
+  }
   // Bandwidth limits of the session in `slot` (bytes/s of inner IP packets, 0 = unlimited); call
   // after attach_cstp. The pipeline enforces them on DTLS and on TUN -> CSTP; CSTP -> TUN packets
   // (which never pass the pipeline) are charged with admit_cstp_rx.

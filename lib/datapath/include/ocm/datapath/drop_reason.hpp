@@ -36,6 +36,7 @@ namespace ocm::datapath {
   X(kInner6NoLease, "inner6_no_lease")                /* InnerVerdict::kIpv6NoLease */                    \
   X(kInner6SrcSpoofed, "inner6_src_spoofed")          /* InnerVerdict::kIpv6SourceSpoofed */              \
   X(kRateLimited, "rate_limited")                     /* over the session's rx/tx bytes-per-second limit */\
+  X(kNotInRoutes, "not_in_routes")                    /* restrict-to-routes: destination not announced */ \
   X(kTunNotIpv4, "tun_not_ipv4")                      /* TUN packet neither IPv4 nor IPv6 (or truncated) */\
   X(kNoRoute, "no_route")                             /* no session holds the destination address */      \
   X(kControlRingFull, "control_ring_full")            /* slow path is behind */                           \

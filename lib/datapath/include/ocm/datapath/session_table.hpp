@@ -29,6 +29,7 @@
 #include "ocm/datapath/inner_packet.hpp"
 #include "ocm/datapath/pkt.hpp"
 #include "ocm/datapath/rate_limit.hpp"
+#include "ocm/datapath/route_restriction.hpp"
 
 namespace ocm::datapath {
 
@@ -131,6 +132,10 @@ class SessionTable {
   // release() drops it. Errors: every lease must have the same prefix length (the TUN lookup
   // masks destinations with it), and a subnet routed to another slot.
   Status attach_ipv6(uint32_t slot, const Ipv6Subnet& lease);
+  // restrict-to-routes: the destinations the session may send to (count 0 = any). Requires a
+  // slot that is not free; attach_cstp on a free slot and release() clear it. Errors: bad or
+  // free slot, count > kMaxRestrictedRoutes.
+  Status set_restriction(uint32_t slot, const RouteRestriction& restriction);
   // DTLS gone: keys zeroed, peer forgotten, state kCstpOnly. No-op when already without keys.
   Status deactivate_dtls(uint32_t slot);
   // Session over: route, peer and keys removed and zeroed; the slot is free. No-op when free.
@@ -147,6 +152,8 @@ class SessionTable {
   // Kept beside the slots, not in DtlsSession: only IPv6 packets read it, so IPv4 traffic does
   // not pay for 17 more bytes per slot in its cache lines.
   [[nodiscard]] const Ipv6Subnet& lease6(uint32_t slot) const noexcept { return leases6_[slot]; }
+  // Beside the slots for the same reason: only restricted sessions' packets read past count.
+  [[nodiscard]] const RouteRestriction& restriction(uint32_t slot) const noexcept { return restrictions_[slot]; }
 
   // ---- pipeline --------------------------------------------------------------------------
   [[nodiscard]] DtlsSession& at(uint32_t slot) noexcept { return slots_[slot]; }
@@ -193,6 +200,7 @@ class SessionTable {
   FlatIndex<Peer, uint32_t, PeerHasher> peers_;
   FlatIndex<IpAddr, IpEntry, IpHasher> ips_;
   std::unique_ptr<Ipv6Subnet[]> leases6_;     // per slot; empty = none
+  std::unique_ptr<RouteRestriction[]> restrictions_;  // per slot; count 0 = unrestricted
   FlatIndex<IpAddr, uint32_t, IpHasher> routes6_;  // subnet network -> slot
   uint8_t lease6_length_ = 0;                 // prefix length of every current IPv6 lease
   uint32_t in_use_ = 0;
