@@ -1,31 +1,33 @@
 #!/usr/bin/env python3
 """Scale benchmark of ocserv-modern with ocm-loadgen (issue 7). Reports figures; asserts nothing.
 
-Usage (as root):  loadgen_bench.py [--sessions 10000] [--rate-sessions 2000] [--keep] SERVER OCMCTL LOADGEN
-                  [--scale-dtls --scale-procs 2] [--cycles 2 --cycle-sessions 2000] [--server-wrapper CMD]
+Usage (as root):  loadgen_bench.py [--sessions 10000] [--rate-sessions 2000] [--hold 60] [--keep]
+                  [--scale-dtls --scale-procs 2] [--cycles 6 --cycle-sessions 2000] [--crypt-rounds N]
+                  [--perf-record FILE] [--heaptrack-attach FILE] [--server-wrapper CMD]
+                  SERVER OCMCTL LOADGEN
 
 Topology and helpers from tests/interop/cstp_interop.py (namespaces it creates and deletes;
 no packet leaves them). The server gets an ECDSA P-256 certificate (openssl, generated here),
-min_tls_version = "1.3", plain auth (SHA-512 crypt), a /16 pool, max_clients = 0, and runs with
-the inherited RLIMIT_NOFILE, pinned to CPU 0; ocm-loadgen is pinned to CPU 1 and binds 8
-source addresses.
+min_tls_version = "1.3", plain auth (SHA-512 crypt, 5000 rounds unless --crypt-rounds), a /16
+pool, max_clients = 0, and runs with the inherited RLIMIT_NOFILE, pinned to CPU 0 (with its
+crypt thread pool); ocm-loadgen is pinned to CPU 1 and binds 8 source addresses.
 
+0. (--cycles K) Leak or retention: K bursts of --cycle-sessions sessions (DTLS on) that log in
+   and log out (BYE 0xB0); VmRSS and the ocmctl session count after each. RSS that grows cycle
+   after cycle is a leak, RSS that stays up but flat is retention; --heaptrack-attach for proof.
 1. Connect rate: --rate-sessions sessions, no rate limit, concurrency 128, DTLS on, hold 1 s.
-   Figures: sessions/s over the ramp, latency percentiles per phase.
-2. Scale: --sessions sessions held --hold s (CSTP only unless --scale-dtls: a process here may not
-   exceed 20000 fds and DTLS takes a UDP socket per session) with 5 pinging sessions. Server VmRSS before
-   (idle, after start) and while all sessions are up; per-session = (after - before) / N.
-   While the load is up: `ocmctl show status` count, and a real openconnect client logs in
-   (CSTP) and pings the server's tunnel address.
-0. (--cycles K) Leak or retention: K cycles of --cycle-sessions sessions (DTLS on) that log in and
-   log out (BYE 0xB0); VmRSS and the ocmctl session count after each.
---crypt-rounds N gives the user a SHA-512 hash with N rounds instead of the default 5000. RSS that grows again on the
-   second cycle points at a leak; run with --heaptrack-attach FILE for the proof.
---scale-procs P splits phase 2 over P ocm-loadgen processes (all on CPU 1), so that 10,000
-sessions with DTLS fit under a per-process open-file cap. --server-wrapper prefixes the server
-command (e.g. valgrind); VmRSS is then read from the server process itself, not the wrapper.
---heaptrack-attach FILE attaches heaptrack once the server runs (a preloaded heaptrack's thread
-would predate the server's capability drop, which refuses to start then).
+   Figures: sessions/s over the ramp, latency percentiles per phase, and the server's CPU time per
+   session (all threads, BYEs included), which other load on the VM does not distort.
+   --perf-record FILE records the server meanwhile.
+2. Scale: --sessions sessions held --hold s (CSTP only unless --scale-dtls) with 5 pinging
+   sessions; --scale-procs P splits them over P ocm-loadgen processes (all on CPU 1) because one
+   process here may not exceed 20000 fds and DTLS takes two per session. Server VmRSS before, 3 s
+   and 15 s after all settled (what is left of a finished DTLS handshake may linger 10 s);
+   per-session = (loaded - before) / N. While the load is up: `ocmctl show status` count, a real
+   openconnect client logs in (CSTP) and pings the server's tunnel address.
+--server-wrapper prefixes the server command (e.g. valgrind); VmRSS is then read from the server
+process itself. --heaptrack-attach FILE attaches heaptrack once the server runs (a preloaded
+heaptrack's thread would predate the server's capability drop, which refuses to start then).
 Results go to stdout and to the JSON files in the temp dir (printed; kept with --keep).
 """
 

@@ -21,8 +21,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -264,11 +264,11 @@ int main(int argc, char** argv) {
     std::vector<int> groups;
   };
   const std::vector<int> openconnect_shares = {WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_X25519};
-  for (const Variant& v : {Variant{"wolfSSL default client, default server", sctx, {}},
-                           Variant{"openconnect-like client (P-256 + X25519 shares), default server", sctx,
-                                   openconnect_shares},
-                           Variant{"openconnect-like client, server prefers X25519", sctx_x25519, openconnect_shares},
-                           Variant{"wolfSSL default client, server prefers X25519", sctx_x25519, {}}}) {
+  for (const Variant& v :
+       {Variant{"wolfSSL default client, default server", sctx, {}},
+        Variant{"openconnect-like client (P-256 + X25519 shares), default server", sctx, openconnect_shares},
+        Variant{"openconnect-like client, server prefers X25519", sctx_x25519, openconnect_shares},
+        Variant{"wolfSSL default client, server prefers X25519", sctx_x25519, {}}}) {
     std::vector<double> server;
     std::vector<double> client;
     std::string group;
@@ -281,11 +281,12 @@ int main(int argc, char** argv) {
     std::sort(server.begin(), server.end());
     std::sort(client.begin(), client.end());
     double s = server[server.size() / 2];
-    std::printf("tls13 handshake, %s -> %s: server %.0f us, client %.0f us (median of %d)\n", v.label,
-                group.c_str(), s, client[client.size() / 2], iterations);
-    std::printf("  server ceiling per core: TLS only %.0f/s; + SHA-512 crypt 5000 rounds %.0f/s; "
-                "+ rounds=1000 %.0f/s\n",
-                1e6 / s, 1e6 / (s + sha512_5000), 1e6 / (s + sha512_1000));
+    std::printf("tls13 handshake, %s -> %s: server %.0f us, client %.0f us (median of %d)\n", v.label, group.c_str(), s,
+                client[client.size() / 2], iterations);
+    std::printf(
+        "  server ceiling per core: TLS only %.0f/s; + SHA-512 crypt 5000 rounds %.0f/s; "
+        "+ rounds=1000 %.0f/s\n",
+        1e6 / s, 1e6 / (s + sha512_5000), 1e6 / (s + sha512_1000));
   }
   std::printf("ecdsa p-256 sign: %.0f us\n", ecdsa_sign);
   std::printf("ecdhe p-256 (keygen + shared secret, same peer point every time): %.0f us\n", ecdhe_p256);

@@ -281,19 +281,17 @@ class FaultTest(di.DtlsTest):
         loop.wait_results(1, 30)
         self.block_udp("cli")
         self.block_udp("srv")
-        before = self.counters()
         # The transfer in flight stalls until openconnect declares DTLS dead (~2 x dpd) and moves
         # to CSTP. Unblocking a few seconds later keeps the outage inside openconnect's DTLS
         # reconnect window (dtls_interop covers longer outages); transfers continue throughout.
         dead = self.wait_log(c, r"DTLS Dead Peer Detection detected dead peer", 4 * di.DPD + 10)
         self.check(f"{L}: openconnect declared DTLS dead", dead)
-        # The stalled TCP transfer resumes at its next retransmission (exponential backoff: up to
-        # ~13 s after the block). If that pushes the outage past openconnect's 12 s DTLS
-        # handshake window, its 60 s retry brings DTLS back (hence the long wait below).
-        self.wait_until(lambda: self.delta(before, self.counters())["tcp_in"] >= 256 * 1024, 20)
-        d = self.delta(before, self.counters())
-        self.check(f"{L}: during the outage the downloads went on over CSTP (TCP)", d["tcp_in"] >= 256 * 1024,
-                   f"tcp bytes in {d['tcp_in']}")
+        # Traffic must go on over CSTP while UDP is dead: a ping now crosses the tunnel both ways
+        # on TCP (the client sends on CSTP once DTLS is dead, and DATA arriving on CSTP moves
+        # the server's downstream to CSTP at once). The stalled download itself resumes at its
+        # next TCP retransmission, whose backoff timer is the sender's; it is checked at the
+        # end (every transfer complete and intact).
+        self.ping_checked(f"{L} (UDP blocked)", BEHIND_IP, "cstp", count=3)
         self.unblock_udp("cli")
         self.unblock_udp("srv")
         # openconnect retries within its 12 s handshake window, else after its 60 s period.

@@ -193,9 +193,10 @@ class DtlsHandshake {
 // ours again. 10 s covers its retransmissions at 1, 3 and 7 s.
 inline constexpr std::chrono::seconds kDtlsHandshakeLinger{10};
 
-// Whether a tunnel may drop its finished handshake (in PSK mode a wolfSSL object of ~55 KB, more
-// than the rest of an idle session): the keys are in the data plane, and either a record under
-// them came from the client (so it has our last flight) or kDtlsHandshakeLinger has passed.
+// Whether a tunnel may drop its finished handshake (its wolfSSL object is already gone at kDone;
+// what remains is our last flight, a copy of the keys and the object itself): the keys are in the
+// data plane, and either a record under them came from the client (so it has our last flight)
+// or kDtlsHandshakeLinger has passed.
 bool dtls_handshake_disposable(DtlsHandshake::State state, bool keys_installed, bool client_record_seen,
                                std::chrono::steady_clock::duration since_done) noexcept;
 

@@ -13,8 +13,9 @@ HeapTrimmer::HeapTrimmer(std::function<void()> trim) : trim_(std::move(trim)) {
     trim_ = [] {
       auto t0 = Clock::now();
       malloc_trim(0);
-      OCM_DEBUG("heap trimmed in %lld us",
-                static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count()));
+      OCM_DEBUG(
+          "heap trimmed in %lld us",
+          static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count()));
     };
   }
 }

@@ -139,13 +139,13 @@ void install_tls_allocators() {
   std::call_once(once, [] { wolfSSL_SetAllocators(tls_malloc, tls_free, tls_realloc); });
 }
 
-size_t release_zero_pages(const void* block) {
+size_t release_zero_pages(void* block) {
   const size_t size = our_size(block);
   if (size == 0) {
     return 0;
   }
   const size_t page = page_size();
-  auto* base = static_cast<uint8_t*>(const_cast<void*>(block)) - kHeader;
+  auto* base = static_cast<uint8_t*>(block) - kHeader;
   const size_t len = mapping_length(size);
   size_t released = 0;
   // Page 0 holds our header and the start of the object; the tail beyond `size` in the last

@@ -29,7 +29,7 @@ void install_tls_allocators();
 // start of a block from our own mappings; returns the bytes released (0 for any other pointer,
 // including nullptr). Only for memory no other thread touches meanwhile: a wolfSSL object is
 // used by the loop thread alone.
-size_t release_zero_pages(const void* block);
+size_t release_zero_pages(void* block);
 
 // Blocks currently in their own mappings (tests, and a leak check: returns to its start value
 // when every connection is gone).
