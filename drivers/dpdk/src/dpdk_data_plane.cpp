@@ -94,6 +94,21 @@ struct DpdkDataPlane::Impl {
     }
     return c;
   }
+  // Slow path: a command slot of `kind` carrying a copy of `bytes` (the caller sets the rest and
+  // commits); nullptr + counted when the bytes do not fit or the ring is full.
+  Command* reserve_with_bytes(CommandKind kind, std::span<const uint8_t> bytes) noexcept {
+    if (bytes.size() > kCommandPayload) {
+      ++command_too_big;
+      return nullptr;
+    }
+    Command* c = reserve();
+    if (c != nullptr) {
+      c->kind = kind;
+      c->len = static_cast<uint16_t>(bytes.size());
+      std::memcpy(c->data, bytes.data(), bytes.size());
+    }
+    return c;
+  }
   [[nodiscard]] uint32_t slots() const noexcept { return worker->sessions().capacity(); }
 
   DpdkDataPlaneSettings settings;
@@ -293,35 +308,21 @@ void DpdkDataPlane::poll(int fd, uint64_t /*now_ns*/) noexcept {
 datapath::Ctx& DpdkDataPlane::ctx() noexcept { return impl_->worker->ctx(); }
 
 bool DpdkDataPlane::send_datagram(const datapath::Peer& peer, std::span<const uint8_t> datagram) noexcept {
-  if (datagram.size() > kCommandPayload) {
-    ++impl_->command_too_big;
-    return false;
-  }
-  Command* c = impl_->reserve();
+  Command* c = impl_->reserve_with_bytes(CommandKind::kSendDatagram, datagram);
   if (c == nullptr) {
     return false;
   }
-  c->kind = CommandKind::kSendDatagram;
   c->peer = peer;
-  c->len = static_cast<uint16_t>(datagram.size());
-  std::memcpy(c->data, datagram.data(), datagram.size());
   impl_->commands.commit();
   return true;
 }
 
 bool DpdkDataPlane::send_payload(uint32_t slot, std::span<const uint8_t> payload, uint64_t /*now_ns*/) noexcept {
-  if (payload.size() > kCommandPayload) {
-    ++impl_->command_too_big;
-    return false;
-  }
-  Command* c = impl_->reserve();
+  Command* c = impl_->reserve_with_bytes(CommandKind::kSendPayload, payload);
   if (c == nullptr) {
     return false;
   }
-  c->kind = CommandKind::kSendPayload;
   c->slot = slot;
-  c->len = static_cast<uint16_t>(payload.size());
-  std::memcpy(c->data, payload.data(), payload.size());
   impl_->commands.commit();
   return true;
 }
