@@ -13,11 +13,14 @@ BUILD_PKGS=(
   libbpf-dev libxdp-dev clang llvm  # drivers/af_xdp and bpf/ (clang -target bpf)
   libpam0g-dev  # [auth] method = "pam": the system's PAM stack (lib/auth/src/pam.cpp)
   libradcli-dev  # [auth] method = "radius" and RADIUS accounting (lib/auth/src/radius.cpp)
+  liblz4-dev  # oc-lz4 packet compression (lib/proto/src/compression.cpp), as openconnect/ocserv use it
+  libldap-dev  # [auth] method = "ldap" (lib/auth/src/ldap.cpp)
   libclang-rt-14-dev  # ASan/UBSan/libFuzzer runtimes for the sanitizer build (only Recommended by clang)
 )
 TOOL_PKGS=(
   openssl iproute2 iputils-ping openconnect python3 procps util-linux iperf3
   freeradius  # tests/interop/radius_interop.py starts its own instance on 127.0.0.1
+  slapd ldap-utils  # tests/interop/ldap_interop.py starts its own slapd on 127.0.0.1
 )
 
 missing=()
@@ -50,6 +53,16 @@ if [[ " ${missing[*]} " == *" freeradius "* ]]; then
   else
     service freeradius stop >/dev/null 2>&1 || true
     update-rc.d freeradius disable >/dev/null 2>&1 || true
+  fi
+fi
+# The same for slapd (its debconf questions get their defaults: DEBIAN_FRONTEND above); the
+# interop test runs its own slapd with its own config and database in a temp dir.
+if [[ " ${missing[*]} " == *" slapd "* ]]; then
+  if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now slapd >/dev/null 2>&1 || true
+  else
+    service slapd stop >/dev/null 2>&1 || true
+    update-rc.d slapd disable >/dev/null 2>&1 || true
   fi
 fi
 echo "install-deps: done" >&2
