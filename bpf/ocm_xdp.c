@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Steers UDP datagrams for the DTLS port into the AF_XDP socket of the queue they arrived on;
- * everything else (TLS, ARP, ICMP, other UDP) goes on to the kernel untouched. The driver sets
- * dtls_port before loading, so the verifier sees a constant. */
+ * everything else (TLS, ARP, ICMP, other UDP, the DTLS port of another address) goes on to the
+ * kernel untouched. The driver sets the address and port before loading, so the verifier sees
+ * constants. */
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -19,8 +20,8 @@
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
 
-/* Network order; patched by the loader through the object's .rodata. */
-volatile const __u16 dtls_port = 0;
+/* Patched by the loader through the object's .rodata (ocm_xdp_shared.h). */
+volatile const struct ocm_xdp_config ocm_cfg = {};
 
 struct {
   __uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -83,6 +84,11 @@ int ocm_xdp_dtls(struct xdp_md* ctx) {
     if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) {
       return pass(OCM_XDP_PASS_FRAGMENT);
     }
+    /* Only datagrams for the server's own address: the same port on another address of the
+     * host (or forwarded through it) belongs to the kernel. */
+    if (ocm_cfg.dtls_addr != 0 && ip->daddr != ocm_cfg.dtls_addr) {
+      return pass(OCM_XDP_PASS_OTHER_ADDRESS);
+    }
     udp = l3 + ip->ihl * 4;
   } else if (proto == bpf_htons(ETH_P_IPV6)) {
     struct ipv6hdr* ip6 = l3;
@@ -93,6 +99,10 @@ int ocm_xdp_dtls(struct xdp_md* ctx) {
     if (ip6->nexthdr != IPPROTO_UDP) {
       return pass(OCM_XDP_PASS_NOT_UDP);
     }
+    /* A server bound to one IPv4 address has no IPv6 DTLS socket. */
+    if (ocm_cfg.dtls_addr != 0) {
+      return pass(OCM_XDP_PASS_OTHER_ADDRESS);
+    }
     udp = (void*)(ip6 + 1);
   } else {
     return pass(OCM_XDP_PASS_NOT_IP);
@@ -101,7 +111,7 @@ int ocm_xdp_dtls(struct xdp_md* ctx) {
   if ((void*)(udp + 1) > end) {
     return pass(OCM_XDP_PASS_MALFORMED);
   }
-  if (udp->dest != dtls_port) {
+  if (udp->dest != ocm_cfg.dtls_port) {
     return pass(OCM_XDP_PASS_OTHER_PORT);
   }
   /* XDP_PASS as the fallback: a queue without a socket still reaches the kernel. */

@@ -11,6 +11,14 @@
 /* Upper bound for [datapath.af_xdp] queues: the XSKMAP is indexed by rx queue. */
 #define OCM_XDP_MAX_QUEUES 64
 
+/* The program's only global, in .rodata: the loader patches it before load, so the verifier
+ * and JIT see constants. One struct, so both sides agree on the offsets. */
+struct ocm_xdp_config {
+  unsigned int dtls_addr;    /* IPv4, network order; 0 = any local address ([server] bind 0.0.0.0) */
+  unsigned short dtls_port;  /* network order */
+  unsigned short reserved;
+};
+
 /* Per-CPU counters, one slot each; the driver sums the CPUs. */
 enum ocm_xdp_stat {
   OCM_XDP_REDIRECTED = 0,   /* DTLS port, sent to the XSK of the rx queue */
@@ -20,6 +28,8 @@ enum ocm_xdp_stat {
   OCM_XDP_PASS_OTHER_PORT,  /* UDP to another port */
   OCM_XDP_PASS_FRAGMENT,    /* IPv4 fragments: the kernel reassembles, we never see them */
   OCM_XDP_PASS_MALFORMED,   /* truncated headers: the kernel decides */
+  OCM_XDP_PASS_OTHER_ADDRESS, /* DTLS port, but not our address (another local address, a
+                                 routed packet, IPv6 while we bind an IPv4 address) */
   OCM_XDP_STAT_COUNT,
 };
 

@@ -154,6 +154,8 @@ ocm::Result<std::unique_ptr<ocm::datapath::DataPlane>> make_data_plane(const ocm
                                                                : S::ZeroCopy::kAuto;
     s.frames_per_queue = x.frames_per_queue;
     s.udp_port = config.server.dtls_port;
+    // bind was validated as an IPv4 literal; 0.0.0.0 leaves every local address to the program.
+    s.udp_address = ocm::parse_ipv4(config.server.bind).value_or(0);
     s.pool = config.network.ipv4_network;
     s.tun_fds = tun_fds;
     auto made = ocm::af_xdp::AfXdpDataPlane::create(s);

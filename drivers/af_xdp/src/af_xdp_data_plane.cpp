@@ -281,7 +281,7 @@ Result<std::unique_ptr<AfXdpDataPlane>> AfXdpDataPlane::create(const AfXdpDataPl
   }
   impl->tun = std::move(made_tun).value();
 
-  auto program = XdpProgram::load(s.udp_port);
+  auto program = XdpProgram::load(s.udp_port, s.udp_address);
   if (!program) {
     return program.error();
   }

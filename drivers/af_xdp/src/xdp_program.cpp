@@ -1,5 +1,6 @@
 #include "xdp_program.hpp"
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
@@ -80,12 +81,14 @@ const char* xdp_stat_name(int stat) noexcept {
       return "xdp_pass_fragment";
     case OCM_XDP_PASS_MALFORMED:
       return "xdp_pass_malformed";
+    case OCM_XDP_PASS_OTHER_ADDRESS:
+      return "xdp_pass_other_address";
     default:
       return "xdp_unknown";
   }
 }
 
-Result<std::unique_ptr<XdpProgram>> XdpProgram::load(uint16_t dtls_port) {
+Result<std::unique_ptr<XdpProgram>> XdpProgram::load(uint16_t dtls_port, uint32_t dtls_addr) {
   libbpf_set_print(libbpf_log);
   std::unique_ptr<XdpProgram> p(new XdpProgram());
   // What LIBBPF_OPTS expands to, spelled out: its compound literal is C99/GNU, which clang's
@@ -97,8 +100,8 @@ Result<std::unique_ptr<XdpProgram>> XdpProgram::load(uint16_t dtls_port) {
   if (p->obj_ == nullptr) {
     return make_error("af_xdp: cannot open the embedded XDP object: " + errno_text(errno));
   }
-  // The port lives in the object's read-only data section, so the verifier and JIT see a
-  // constant; it must be patched before load.
+  // Address and port live in the object's read-only data section, so the verifier and JIT see
+  // constants; they must be patched before load.
   bpf_map* rodata = nullptr;
   bpf_map* m = nullptr;
   bpf_object__for_each_map(m, p->obj_) {
@@ -109,19 +112,19 @@ Result<std::unique_ptr<XdpProgram>> XdpProgram::load(uint16_t dtls_port) {
     }
   }
   if (rodata == nullptr) {
-    return make_error("af_xdp: embedded XDP object has no .rodata (dtls_port)");
+    return make_error("af_xdp: embedded XDP object has no .rodata (ocm_cfg)");
   }
   size_t size = 0;
   const void* initial = bpf_map__initial_value(rodata, &size);
-  if (initial == nullptr || size < sizeof(uint16_t)) {
+  if (initial == nullptr || size != sizeof(ocm_xdp_config)) {
     return make_error("af_xdp: embedded XDP object: unexpected .rodata layout");
   }
-  std::vector<uint8_t> data(static_cast<const uint8_t*>(initial), static_cast<const uint8_t*>(initial) + size);
-  // dtls_port is the only global; network order, as the program compares it with udp->dest.
-  const uint8_t port_be[2] = {static_cast<uint8_t>(dtls_port >> 8), static_cast<uint8_t>(dtls_port)};
-  std::memcpy(data.data(), port_be, 2);
-  if (int err = bpf_map__set_initial_value(rodata, data.data(), data.size()); err != 0) {
-    return make_error("af_xdp: cannot set the DTLS port in the XDP object: " + errno_text(err));
+  // ocm_cfg is the only global; network order, as the program compares with the headers.
+  ocm_xdp_config cfg{};
+  cfg.dtls_addr = htonl(dtls_addr);
+  cfg.dtls_port = htons(dtls_port);
+  if (int err = bpf_map__set_initial_value(rodata, &cfg, sizeof cfg); err != 0) {
+    return make_error("af_xdp: cannot set the DTLS address and port in the XDP object: " + errno_text(err));
   }
   if (int err = bpf_object__load(p->obj_); err != 0) {
     std::string why = errno_text(err);

@@ -27,8 +27,8 @@ const char* xdp_stat_name(int stat) noexcept;
 class XdpProgram {
  public:
   // Opens the embedded object and loads it into the kernel (the verifier runs here). dtls_port
-  // in host order.
-  static Result<std::unique_ptr<XdpProgram>> load(uint16_t dtls_port);
+  // and dtls_addr (IPv4; 0 = every local address) in host order.
+  static Result<std::unique_ptr<XdpProgram>> load(uint16_t dtls_port, uint32_t dtls_addr = 0);
   ~XdpProgram();
   XdpProgram(const XdpProgram&) = delete;
   XdpProgram& operator=(const XdpProgram&) = delete;

@@ -16,6 +16,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace ocm::af_xdp {
 namespace {
@@ -121,6 +122,85 @@ TEST_F(XdpProgramTest, RefusesAForeignProgram) {
   EXPECT_EQ(attached_id(XDP_FLAGS_SKB_MODE), id_of(foreign));
   bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, nullptr);
   ::close(foreign);
+}
+
+// The classification itself, with the kernel's test runner (BPF_PROG_TEST_RUN): each frame lands
+// in exactly one counter. No XSK is in the map, so a DTLS datagram for us counts as no_xsk.
+struct ClassifyCase {
+  const char* name;
+  bool ipv6;
+  uint32_t dst;  // IPv4, host order
+  uint16_t port;
+  int counter;
+};
+
+std::vector<uint8_t> udp_frame(const ClassifyCase& c) {
+  std::vector<uint8_t> f(c.ipv6 ? 14 + 40 + 8 + 16 : 14 + 20 + 8 + 16, 0);
+  f[12] = c.ipv6 ? 0x86 : 0x08;
+  f[13] = c.ipv6 ? 0xdd : 0x00;
+  uint8_t* l3 = f.data() + 14;
+  uint8_t* udp = nullptr;
+  if (c.ipv6) {
+    l3[0] = 0x60;
+    l3[5] = 8 + 16;  // payload length
+    l3[6] = 17;      // next header UDP
+    l3[7] = 64;
+    udp = l3 + 40;
+  } else {
+    l3[0] = 0x45;
+    l3[3] = 20 + 8 + 16;
+    l3[8] = 64;
+    l3[9] = 17;
+    const uint32_t src = 0x0A000002;
+    for (int i = 0; i < 4; ++i) {
+      l3[12 + i] = static_cast<uint8_t>(src >> (24 - 8 * i));
+      l3[16 + i] = static_cast<uint8_t>(c.dst >> (24 - 8 * i));
+    }
+    udp = l3 + 20;
+  }
+  udp[0] = 0xc0;
+  udp[2] = static_cast<uint8_t>(c.port >> 8);
+  udp[3] = static_cast<uint8_t>(c.port);
+  udp[5] = 8 + 16;
+  return f;
+}
+
+TEST_F(XdpProgramTest, SteersOnlyTheDtlsPortOfTheServerAddress) {
+  constexpr uint32_t kServer = 0x0A000001;  // 10.0.0.1
+  const ClassifyCase cases[] = {
+      {"ours", false, kServer, 443, OCM_XDP_NO_XSK},
+      {"other address of the host", false, 0x0A000009, 443, OCM_XDP_PASS_OTHER_ADDRESS},
+      {"other port", false, kServer, 444, OCM_XDP_PASS_OTHER_PORT},
+      {"ipv6 while bound to ipv4", true, 0, 443, OCM_XDP_PASS_OTHER_ADDRESS},
+  };
+  auto prog = XdpProgram::load(443, kServer);
+  ASSERT_TRUE(prog) << prog.error().message;
+  for (const auto& c : cases) {
+    auto frame = udp_frame(c);
+    XdpStats before = (*prog)->stats();
+    bpf_test_run_opts opts{};
+    opts.sz = sizeof opts;
+    opts.data_in = frame.data();
+    opts.data_size_in = static_cast<uint32_t>(frame.size());
+    opts.repeat = 1;
+    ASSERT_EQ(bpf_prog_test_run_opts((*prog)->prog_fd(), &opts), 0) << c.name;
+    EXPECT_EQ(opts.retval, static_cast<uint32_t>(XDP_PASS)) << c.name;
+    XdpStats after = (*prog)->stats();
+    for (int i = 0; i < OCM_XDP_STAT_COUNT; ++i) {
+      EXPECT_EQ(after[i] - before[i], i == c.counter ? 1u : 0u) << c.name << ": " << xdp_stat_name(i);
+    }
+  }
+  // Bound to 0.0.0.0: every local address is ours.
+  auto any = XdpProgram::load(443, 0);
+  ASSERT_TRUE(any) << any.error().message;
+  auto frame = udp_frame(cases[1]);
+  XdpStats before = (*any)->stats();
+  bpf_test_run_opts opts{};
+  opts.sz = sizeof opts;
+  opts.data_in = frame.data();
+  opts.data_size_in = static_cast<uint32_t>(frame.size());
+  ASSERT_EQ(bpf_prog_test_run_opts((*any)->prog_fd(), &opts), 0);
+  EXPECT_EQ((*any)->stats()[OCM_XDP_NO_XSK] - before[OCM_XDP_NO_XSK], 1u);
 }
 
 TEST_F(XdpProgramTest, MissingInterfaceIsAClearError) {

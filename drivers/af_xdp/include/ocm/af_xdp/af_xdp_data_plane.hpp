@@ -28,6 +28,7 @@ struct AfXdpDataPlaneSettings {
   enum class ZeroCopy { kAuto, kOn, kOff } zero_copy = ZeroCopy::kAuto;
   uint32_t frames_per_queue = 4096;
   uint16_t udp_port = 443;    // the DTLS port the XDP program redirects
+  uint32_t udp_address = 0;   // ... for this IPv4 destination only (host order); 0 = any
   Ipv4Prefix pool;            // leased addresses (route table size)
   uint32_t max_sessions = 0;  // slots; 0 = one per pool address
   std::vector<int> tun_fds;   // owned by the caller, non-blocking
