@@ -3,12 +3,15 @@
 // with two keyed sessions (AES-128-GCM and ChaCha20-Poly1305). Each datagram is either raw
 // fuzzer bytes (a forgery) or a plaintext the target seals with a session's real client key,
 // so the stages after the AEAD are reached too. Also check_inner_ipv4 against a reference.
+// Slot 1 negotiated DTLS compression (LZ4 or LZS by the input's length), slot 0 did not, so
+// sealed COMPRESSED (0x08) records reach the decompressor with fuzzed payloads.
 // Invariants:
 //  - every input packet comes back in exactly one output array;
 //  - a record that reaches TUN or is answered on UDP is one we sealed, with the slot's own key
 //    and epoch, and no (slot, sequence number) is accepted twice;
-//  - a packet for TUN is exactly the sealed payload after the type byte and passes
-//    check_inner_ipv4 for its slot's lease;
+//  - a packet for TUN is exactly the sealed payload after the type byte (for a COMPRESSED
+//    record of the compressing slot: what decompress_packet makes of it) and passes
+//    check_inner_ipv4 for its slot's lease; slot 0 never delivers a COMPRESSED record;
 //  - a UDP reply is a DPD response of the same payload, sealed with the slot's tx key, sent to
 //    the session's first peer or one that sent a genuine record in this burst;
 //  - check_inner_ipv4 agrees with a straightforward reading of RFC 791.
@@ -17,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <set>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -29,6 +33,7 @@
 #include "ocm/datapath/pkt.hpp"
 #include "ocm/datapath/rings.hpp"
 #include "ocm/datapath/session_table.hpp"
+#include "ocm/proto/compression.hpp"
 
 namespace {
 
@@ -85,12 +90,13 @@ struct World {
   }
 
   // Fresh sessions for each input: the outcome must depend on this input only.
-  void reset() {
+  void reset(ocm::proto::Compression slot1_compression) {
     for (uint32_t s = 0; s < kSlots; ++s) {
       table.release(s);
       FUZZ_CHECK(table.attach_cstp(s, lease_of(s)).has_value());
       FUZZ_CHECK(table.activate(s, lease_of(s), peer_of(s), c2s[s], s2c[s], kEpoch, 1).has_value());
     }
+    FUZZ_CHECK(table.set_compression(1, slot1_compression, 256).has_value());
   }
   void drain() {
     while (control.peek() != nullptr) {
@@ -146,7 +152,8 @@ struct Sent {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   World& w = world();
-  w.reset();
+  const auto slot1_compression = (size & 1) != 0 ? ocm::proto::Compression::kLzs : ocm::proto::Compression::kLz4;
+  w.reset(slot1_compression);
   w.drain();
   Counters counters;
   Ctx ctx(*w.engine, w.table, w.control, w.cstp, counters);
@@ -255,9 +262,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(s.sealed && s.right_epoch);
     FUZZ_CHECK(p->meta.slot == s.key_slot);
     FUZZ_CHECK(accepted.emplace(s.key_slot, s.seq).second);
-    FUZZ_CHECK(s.plain[0] == 0x00);
     auto bytes = p->bytes();
-    FUZZ_CHECK(std::equal(bytes.begin(), bytes.end(), s.plain.begin() + 1, s.plain.end()));
+    if (s.plain[0] == 0x08) {
+      FUZZ_CHECK(s.key_slot == 1);
+      static uint8_t expect[16384];
+      size_t unpacked =
+          ocm::proto::decompress_packet(slot1_compression, std::span<const uint8_t>(s.plain).subspan(1), expect);
+      FUZZ_CHECK(unpacked == bytes.size() && std::equal(bytes.begin(), bytes.end(), expect));
+    } else {
+      FUZZ_CHECK(s.plain[0] == 0x00);
+      FUZZ_CHECK(std::equal(bytes.begin(), bytes.end(), s.plain.begin() + 1, s.plain.end()));
+    }
     FUZZ_CHECK(check_inner_ipv4(bytes, lease_of(s.key_slot)) == InnerVerdict::kOk);
   }
   for (uint16_t i = 0; i < r.n_udp; ++i) {

@@ -16,14 +16,10 @@ it; a missing interface is refused with a clear message and a non-zero exit. Not
 namespaces; every wait is bounded.
 """
 
-import argparse
 import os
 import re
 import signal
-import subprocess
 import sys
-import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cstp_interop as ci  # noqa: E402
@@ -187,14 +183,7 @@ def log(msg):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("server", help="path to the ocserv-modern binary")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir with logs")
-    args = ap.parse_args()
-    rc = ci.preflight(args.server)
-    if rc is not None:
-        return rc
-    return ci.run_test(AfXdpTest(args))
+    return ci.main_for(AfXdpTest, __doc__)
 
 
 if __name__ == "__main__":

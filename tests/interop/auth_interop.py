@@ -17,7 +17,6 @@ Same namespaces and helpers as cstp_interop.py. The server is restarted with thr
 Exit status: 0 all checks passed, 1 a check failed, 77 skipped (not root).
 """
 
-import argparse
 import hashlib
 import hmac
 import os
@@ -306,34 +305,21 @@ control_socket = ""
             self.stop_client(c)
         # A broken per-user file refuses the tunnel and names file:line:key.
         with open(self.path("users/bob"), "w") as f:
-            f.write("route = 10.66.0.0/16\nrestrict-user-to-ports = tcp(22)\n")
+            f.write("route = 10.66.0.0/16\niroute = 10.77.0.0/16\n")
         c = self.start_client("user-bob-broken", BOB_PASSWORD + "\n", bob)
         self.refused("per-user: a file with an unsupported key refuses the tunnel, naming file:line:key", c,
-                     f"{self.path('users/bob')}:2: restrict-user-to-ports:")
+                     f"{self.path('users/bob')}:2: iroute:")
 
     def run(self):
         ci.remove_stale_namespaces()
         self.make_auth_files()
         self.topo.setup()
-        for step in (self.certificates, self.otp, self.groups):
-            try:
-                step()
-            except Exception as e:
-                import traceback
-                traceback.print_exc()
-                self.check(f"{step.__name__} completed without harness error", False, f"{type(e).__name__}: {e}")
+        self.run_steps((self.certificates, self.otp, self.groups), need_server=False)
         self.stop_server()
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("server", help="path to the ocserv-modern binary")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir with logs")
-    args = ap.parse_args()
-    rc = ci.preflight(args.server)
-    if rc is not None:
-        return rc
-    return ci.run_test(AuthTest(args))
+    return ci.main_for(AuthTest, __doc__)
 
 
 if __name__ == "__main__":

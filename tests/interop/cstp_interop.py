@@ -457,8 +457,10 @@ while True:
                 h.update(d)
                 left -= len(d)
             c.sendall(h.hexdigest().encode())
-        elif mode == b"D":
-            data = os.urandom(n)
+        elif mode in (b"D", b"Z"):
+            # Z: compressible text (compression_interop.py), D: random bytes.
+            data = os.urandom(n) if mode == b"D" else b"".join(
+                b"%09d the quick brown fox jumps over the lazy dog\n" % i for i in range(n // 54 + 1))[:n]
             c.sendall(hashlib.sha256(data).hexdigest().encode() + data)
     except Exception as e:
         print("bulk helper:", e, file=sys.stderr, flush=True)
@@ -530,6 +532,24 @@ class Test:
         log("----")
 
     # ---- files ----------------------------------------------------------------------------
+
+    def run_steps(self, steps, need_server=True):
+        """Runs each step (a bound method), timing it; a harness exception fails that step only.
+        With need_server, stops early once the server has died."""
+        for step in steps:
+            if need_server and not self.server_alive():
+                self.check(f"server alive before {step.__name__}", False, f"exit {self.server.returncode}")
+                break
+            self.failed_in_step = False
+            t0 = time.monotonic()
+            log(f"== {step.__name__}")
+            try:
+                step()
+            except Exception as e:
+                import traceback
+                traceback.print_exc()
+                self.check(f"{step.__name__} completed without harness error", False, f"{type(e).__name__}: {e}")
+            log(f"   ({step.__name__}: {time.monotonic() - t0:.1f} s)")
 
     def path(self, name):
         return os.path.join(self.tmp, name)
@@ -797,8 +817,9 @@ log_level = "debug"
             time.sleep(0.1)
         return False
 
-    def bulk(self, mode, nbytes=BULK_BYTES, timeout=60):
-        """Upload ('U') or download ('D') nbytes through the tunnel; returns (ok, detail)."""
+    def bulk(self, mode, nbytes=BULK_BYTES, timeout=60, compressible=False):
+        """Upload ('U') or download ('D') nbytes through the tunnel; returns (ok, detail). Random
+        bytes, or with `compressible` lines of text (for the compression test)."""
         deadline = time.monotonic() + timeout
         start = time.monotonic()
         with InNetns(self.topo.cli):
@@ -807,9 +828,11 @@ log_level = "debug"
             s.settimeout(15)
             s.connect((BEHIND_IP, BULK_PORT))
             s.settimeout(30)
-            s.sendall(mode.encode() + struct.pack("!Q", nbytes))
+            wire_mode = "Z" if compressible and mode == "D" else mode
+            s.sendall(wire_mode.encode() + struct.pack("!Q", nbytes))
             if mode == "U":
-                data = os.urandom(nbytes)
+                data = os.urandom(nbytes) if not compressible else b"".join(
+                    b"%09d the quick brown fox jumps over the lazy dog\n" % i for i in range(nbytes // 54 + 1))[:nbytes]
                 view = memoryview(data)
                 for off in range(0, nbytes, 65536):
                     if time.monotonic() > deadline:
@@ -1362,6 +1385,28 @@ def preflight(*executables):
         log("FAIL: /dev/net/tun missing")
         return 1
     return None
+
+
+def main_for(test_class, doc, ocmctl=False, add_args=None, skip=None):
+    """The command line every interop test takes (SERVER_EXE [OCMCTL_EXE] [--keep] plus its own
+    options from add_args(parser)), the shared preflight, then skip() (a reason to exit 77, or
+    None), then the test. Returns the exit status."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("server", help="path to the ocserv-modern binary")
+    if ocmctl:
+        ap.add_argument("ocmctl", help="path to the ocmctl binary")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir with logs")
+    if add_args is not None:
+        add_args(ap)
+    args = ap.parse_args()
+    rc = preflight(args.server, *([args.ocmctl] if ocmctl else []))
+    if rc is not None:
+        return rc
+    reason = skip() if skip is not None else None
+    if reason:
+        log(f"SKIP: {reason}")
+        return SKIP
+    return run_test(test_class(args))
 
 
 def run_test(t):

@@ -23,7 +23,6 @@ No packet leaves the namespaces; every wait is bounded; namespaces are always de
 status: 0 all passed, 1 a check failed, 77 skipped (not root, or the server built without DPDK).
 """
 
-import argparse
 import ctypes
 import fcntl
 import os
@@ -307,14 +306,7 @@ stats_port = {STATS_PORT}
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("server", help="path to the ocserv-modern binary")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir with logs")
-    args = ap.parse_args()
-    rc = ci.preflight(args.server)
-    if rc is not None:
-        return rc
-    return ci.run_test(DpdkTest(args))
+    return ci.main_for(DpdkTest, __doc__)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,6 @@ Run time ~2.5 min. No packet leaves the namespaces; every wait is bounded; names
 status: 0 all passed, 1 a check failed, 77 skipped (not root).
 """
 
-import argparse
 import json
 import os
 import random
@@ -954,23 +953,6 @@ log_level = "debug"
                            f"{hs.group(1) if hs else '?'} DTLS handshakes ok")
         self.scan_client_logs()
 
-    def run_steps(self, steps):
-        """Runs each step function against the running server, timing it; a harness exception
-        fails that step only. Stops early if the server died."""
-        for step in steps:
-            if not self.server_alive():
-                self.check(f"server alive before {step.__name__}", False, f"exit {self.server.returncode}")
-                break
-            self.failed_in_step = False
-            t0 = time.monotonic()
-            log(f"== {step.__name__}")
-            try:
-                step()
-            except Exception as e:
-                import traceback
-                traceback.print_exc()
-                self.check(f"{step.__name__} completed without harness error", False, f"{type(e).__name__}: {e}")
-            log(f"   ({step.__name__}: {time.monotonic() - t0:.1f} s)")
 
     def scan_client_logs(self):
         bad = re.compile(r"Unexpected packet|Unknown packet|Short packet|Bad packet|Unknown DTLS packet type|"
@@ -987,17 +969,9 @@ log_level = "debug"
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("server", help="path to the ocserv-modern binary")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir with logs")
-    ap.add_argument("--only", type=lambda s: set(s.split(",")), default=None,
-                    help="comma-separated subset of checks to run (1,2,2b,3,4,4b,5,6,7,8; 4 = 1+4b)")
-    args = ap.parse_args()
-
-    rc = ci.preflight(args.server)
-    if rc is not None:
-        return rc
-    return ci.run_test(DtlsTest(args))
+    return ci.main_for(DtlsTest, __doc__, add_args=lambda ap: ap.add_argument(
+        "--only", type=lambda s: set(s.split(",")), default=None,
+        help="comma-separated subset of checks to run (1,2,2b,3,4,4b,5,6,7,8; 4 = 1+4b)"))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ subnet, so the server's SYN-ACKs die in its neighbour table). Every wait is boun
 are always deleted. Exit status: 0 all passed, 1 a check failed, 77 skipped (not root).
 """
 
-import argparse
 import json
 import os
 import random
@@ -466,16 +465,8 @@ class FaultTest(di.DtlsTest):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("server", help="path to the ocserv-modern binary")
-    ap.add_argument("ocmctl", help="path to the ocmctl binary")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir with logs")
-    ap.add_argument("--only", type=lambda s: set(s.split(",")), default=None, help="subset: F1,...,F6")
-    args = ap.parse_args()
-    rc = ci.preflight(args.server, args.ocmctl)
-    if rc is not None:
-        return rc
-    return ci.run_test(FaultTest(args))
+    return ci.main_for(FaultTest, __doc__, ocmctl=True, add_args=lambda ap: ap.add_argument(
+        "--only", type=lambda s: set(s.split(",")), default=None, help="subset: F1,...,F6"))
 
 
 if __name__ == "__main__":

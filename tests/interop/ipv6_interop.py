@@ -14,7 +14,6 @@ from the client is dropped and counted (datapath_drops_total / cstp_drops_total
 inner6_src_spoofed on /metrics). --disable-ipv6 gets no IPv6 address. Exit 0 / 1 / 77 (not root).
 """
 
-import argparse
 import hashlib
 import ipaddress
 import os
@@ -24,7 +23,6 @@ import struct
 import subprocess
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cstp_interop as ci  # noqa: E402
@@ -205,14 +203,7 @@ class Ipv6Test(di.DtlsTest):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("server", help="path to the ocserv-modern binary")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir with logs")
-    args = ap.parse_args()
-    rc = ci.preflight(args.server)
-    if rc is not None:
-        return rc
-    return ci.run_test(Ipv6Test(args))
+    return ci.main_for(Ipv6Test, __doc__)
 
 
 if __name__ == "__main__":

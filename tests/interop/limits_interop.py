@@ -9,17 +9,18 @@ Same namespaces and helpers as cstp_interop.py. The server is restarted with thr
      bans` lists it, `ocmctl unban ip` lets it in again; 10.99.0.3 (in ban_exempt) opens 60
      connections and is never scored nor banned; max_same_clients = 1 refuses a second tunnel.
   2. rate limits: rx/tx 1 MB/s; 4 MiB up and down through the tunnel stay within the limit
-     (+10 %) over DTLS and over CSTP (--no-dtls), and the rate_limited drop counters move.
+     (+10 %) over DTLS and over CSTP (--no-dtls), and the rate_limited drop counters move; over
+     DTLS iperf3 (TCP up, TCP down, UDP offered at 4x the limit) also stays under it.
   3. quota_bytes and session_timeout: a tunnel that moves more than the quota is ended with
      "quota exceeded", an idle one after session_timeout with "session timeout"; openconnect
      logs the reason and exits.
 About 90 s. Exit status: 0 all checks passed, 1 a check failed, 77 skipped (not root).
 """
 
-import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -37,6 +38,7 @@ RATE = 1_000_000  # bytes/s
 RATE_BYTES = 4 * 1024 * 1024
 QUOTA = 3_000_000
 SESSION_TIMEOUT = 8
+IPERF_PORT = 5201
 
 
 class LimitsTest(ci.Test):
@@ -265,6 +267,8 @@ stats_port = {STATS_PORT}
                            # settles near 60 % of it here; the floor only proves traffic flows
                            # and is loose because a loaded CI machine lowers TCP's share further.
                            ok and rate <= RATE * 1.10 and rate >= RATE * 0.3, detail)
+            if channel == "DTLS":
+                self.iperf3_under_limit()
             after = self.metrics()
             if channel == "DTLS":
                 key = 'ocserv_modern_datapath_drops_total{reason="rate_limited"}'
@@ -273,6 +277,38 @@ stats_port = {STATS_PORT}
             moved = after.get(key, 0) - before.get(key, 0)
             self.check(f"{channel}: rate_limited drops counted", moved > 0, f"{key} +{moved:.0f}")
             self.stop_client(c)
+
+    def iperf3_under_limit(self):
+        """iperf3 through the tunnel, TCP both ways and UDP offered at 4x the limit: what
+        arrives stays under the limit (+10 %)."""
+        if shutil.which("iperf3") is None:
+            self.check("iperf3 installed (scripts/install-deps.sh)", False)
+            return
+        server = subprocess.Popen(["ip", "netns", "exec", self.topo.bhd, "iperf3", "-s", "-B", ci.BEHIND_IP,
+                                   "-p", str(IPERF_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(server)
+        try:
+            time.sleep(0.5)
+            runs = (("TCP upload", []), ("TCP download", ["-R"]),
+                    ("UDP upload at 4x the limit", ["-u", "-b", str(RATE * 8 * 4)]))
+            for name, extra in runs:
+                cp = self.topo.ns(self.topo.cli, "iperf3", "-c", ci.BEHIND_IP, "-p", str(IPERF_PORT), "-t", "4",
+                                  "-J", "--connect-timeout", "5000", *extra, check=False, timeout=30)
+                try:
+                    end = json.loads(cp.stdout)["end"]
+                    summary = end.get("sum_received") or end["sum"]
+                    rate = summary["bits_per_second"] / 8
+                except (ValueError, KeyError, TypeError):
+                    self.check(f"iperf3 {name}: result", False, (cp.stdout + cp.stderr)[-300:])
+                    continue
+                self.check(f"iperf3 {name}: {rate / 1e6:.2f} MB/s arrive, limit {RATE / 1e6:.1f} MB/s +10 %",
+                           0 < rate <= RATE * 1.10)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
     # ---- 3. quota and session timeout ------------------------------------------------------
 
@@ -310,26 +346,12 @@ stats_port = {STATS_PORT}
         ci.remove_stale_namespaces()
         self.make_files()
         self.topo.setup()
-        for step in (self.bans, self.rate_limits, self.quota_and_session_timeout):
-            try:
-                step()
-            except Exception as e:
-                import traceback
-                traceback.print_exc()
-                self.check(f"{step.__name__} completed without harness error", False, f"{type(e).__name__}: {e}")
+        self.run_steps((self.bans, self.rate_limits, self.quota_and_session_timeout), need_server=False)
         self.stop_server()
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("server", help="path to the ocserv-modern binary")
-    ap.add_argument("ocmctl", help="path to the ocmctl binary")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir with logs")
-    args = ap.parse_args()
-    rc = ci.preflight(args.server, args.ocmctl)
-    if rc is not None:
-        return rc
-    return ci.run_test(LimitsTest(args))
+    return ci.main_for(LimitsTest, __doc__, ocmctl=True)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ to 0. Every wait is bounded; no packet leaves the namespaces. Exit 0 pass, 1 fai
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import threading

@@ -17,7 +17,6 @@ fails cleanly, nothing stays attached, the server keeps serving); a client that 
 script runs is handled. Exit status: 0 pass, 1 fail, 77 skipped (not root).
 """
 
-import argparse
 import json
 import os
 import re
@@ -420,15 +419,7 @@ class OpsTest(ci.Test):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("server")
-    ap.add_argument("ocmctl")
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    rc = ci.preflight(args.server, args.ocmctl)
-    if rc is not None:
-        return rc
-    return ci.run_test(OpsTest(args))
+    return ci.main_for(OpsTest, __doc__, ocmctl=True)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ The user and the PAM file are ALWAYS removed (finally, with bounded timeouts), e
 Exit status: 0 all checks passed, 1 a check failed, 77 skipped (not root, no useradd).
 """
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -110,21 +109,13 @@ class PamTest(ai.AuthTest):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("server", help="path to the ocserv-modern binary")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir with logs")
-    args = ap.parse_args()
-    rc = ci.preflight(args.server)
-    if rc is not None:
-        return rc
-    missing = [t for t in ("useradd", "userdel", "chpasswd") if shutil.which(t) is None]
-    if missing:
-        ci.log(f"SKIP: missing {' '.join(missing)}")
-        return ci.SKIP
-    if not os.path.isdir("/etc/pam.d"):
-        ci.log("SKIP: no /etc/pam.d")
-        return ci.SKIP
-    return ci.run_test(PamTest(args))
+    def missing_tools():
+        missing = [t for t in ("useradd", "userdel", "chpasswd") if shutil.which(t) is None]
+        if missing:
+            return f"missing {' '.join(missing)}"
+        return None if os.path.isdir("/etc/pam.d") else "no /etc/pam.d"
+
+    return ci.main_for(PamTest, __doc__, skip=missing_tools)
 
 
 if __name__ == "__main__":

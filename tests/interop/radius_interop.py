@@ -16,7 +16,6 @@ accounting and a 2 s interim interval. Checks, with the real openconnect client:
 Exit status: 0 all checks passed, 1 a check failed, 77 skipped (not root, no freeradius).
 """
 
-import argparse
 import os
 import re
 import shlex
@@ -299,6 +298,29 @@ control_socket = ""
         self.check("acct: Interim-Update octets never exceed the Stop's",
                    all(octets(r, "Input") <= got_in and octets(r, "Output") <= got_out for r in interims))
 
+    def shutdown_stops(self):
+        """A server shutdown ends every session: each started accounting session gets its Stop."""
+        start_records = len(parse_detail(self.detail))
+        c = self.connect_client_checked("acct-shutdown", ci.PASSWORD + "\n")
+        if not c:
+            return
+        self.traffic("acct-shutdown")
+        self.server.send_signal(signal.SIGTERM)
+        try:
+            self.server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.check("acct: server exits after SIGTERM", False)
+            return
+        records = parse_detail(self.detail)[start_records:]
+        kinds = [r.get("Acct-Status-Type") for r in records]
+        stop = next((r for r in records if r.get("Acct-Status-Type") == "Stop"), None)
+        self.check("acct: shutdown sends the Stop before the server exits",
+                   kinds.count("Start") == 1 and kinds.count("Stop") == 1, str(kinds))
+        self.check("acct: shutdown Stop's Acct-Terminate-Cause is NAS-Request",
+                   stop is not None and stop.get("Acct-Terminate-Cause") == "NAS-Request",
+                   str(stop.get("Acct-Terminate-Cause") if stop else None))
+        self.wait_exit(c, 15)
+
     def run(self):
         ci.remove_stale_namespaces()
         self.make_files()
@@ -308,29 +330,18 @@ control_socket = ""
         self.mark_server_log()
         if not self.start_server():
             return
-        for step in (self.logins, self.accounting):
-            try:
-                step()
-            except Exception as e:
-                import traceback
-                traceback.print_exc()
-                self.check(f"{step.__name__} completed without harness error", False, f"{type(e).__name__}: {e}")
+        self.run_steps((self.logins, self.accounting, self.shutdown_stops), need_server=False)
         if self.failed:
             self.tail(self.path("freeradius.log"), n=80, label="freeradius")
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("server", help="path to the ocserv-modern binary")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir with logs")
-    args = ap.parse_args()
-    if shutil.which("freeradius") is None and not os.path.exists("/usr/sbin/freeradius"):
-        ci.log("SKIP: freeradius is not installed (scripts/install-deps.sh installs it)")
-        return ci.SKIP
-    rc = ci.preflight(args.server)
-    if rc is not None:
-        return rc
-    return ci.run_test(RadiusTest(args))
+    def no_freeradius():
+        if shutil.which("freeradius") is None and not os.path.exists("/usr/sbin/freeradius"):
+            return "freeradius is not installed (scripts/install-deps.sh installs it)"
+        return None
+
+    return ci.main_for(RadiusTest, __doc__, skip=no_freeradius)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,19 @@ the behind host 10.55.0.2 and the server's tunnel address answer pings; after
 tunnel and are dropped and counted as not_in_routes in /metrics (datapath_drops_total for
 DTLS, cstp_drops_total for CSTP). Control: without the per-user file the same pings are not
 counted (the restriction, not something else, drops them).
+
+restrict-user-to-ports (same server, no restart: per-user files are read at each CONNECT):
+alice's file says restrict-user-to-ports = "tcp(BULK_PORT), icmp()". Over DTLS and over CSTP:
+pings to the behind host answer and an upload to its BULK_PORT completes; a TCP connect to
+another port times out (its SYNs never arrive: no RST) and UDP datagrams are dropped, both
+counted as port_not_allowed. Then "!(tcp(BULK_PORT))": BULK_PORT times out and is counted,
+another port is refused by the behind host (its SYN went through), pings answer.
 Exit status: 0 all checks passed, 1 a check failed, 77 skipped (not root).
 """
 
-import argparse
 import os
 import re
+import socket
 import sys
 import time
 
@@ -49,8 +56,8 @@ class RestrictTest(ai.AuthTest):
             cmd.remove("--no-dtls")
         return cmd
 
-    def not_in_routes(self):
-        """(datapath, cstp) not_in_routes counters from /metrics, or None."""
+    def not_in_routes(self, reason="not_in_routes"):
+        """(datapath, cstp) counters of a drop reason from /metrics, or None."""
         code = (f"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:{METRICS_PORT}/metrics',"
                 f"timeout=5).read().decode(),end='')")
         cp = self.topo.ns(self.topo.srv, "python3", "-c", code, check=False, timeout=20)
@@ -58,7 +65,7 @@ class RestrictTest(ai.AuthTest):
             return None
         out = []
         for family in ("datapath_drops_total", "cstp_drops_total"):
-            m = re.search(rf'^ocserv_modern_{family}\{{reason="not_in_routes"\}} (\d+)', cp.stdout, re.M)
+            m = re.search(rf'^ocserv_modern_{family}\{{reason="{reason}"\}} (\d+)', cp.stdout, re.M)
             out.append(int(m.group(1)) if m else None)
         return tuple(out)
 
@@ -70,14 +77,21 @@ class RestrictTest(ai.AuthTest):
             time.sleep(0.2)
         return False
 
-    def channel(self, label, restricted):
+    def connected(self, label):
+        """A client that is up (and on DTLS when the test uses it), or None."""
         c = self.start_client(label, ci.PASSWORD + "\n")
         env = self.wait_connected(c)
         if not self.check(f"{label}: tunnel up", env is not None, self.oc_log(c)[-300:]):
+            return None
+        if self.use_dtls:
+            self.check(f"{label}: DTLS established", self.wait_dtls(c))
+        return c
+
+    def channel(self, label, restricted):
+        c = self.connected(label)
+        if c is None:
             return
         try:
-            if self.use_dtls:
-                self.check(f"{label}: DTLS established", self.wait_dtls(c))
             ok, detail = self.ping(ci.BEHIND_IP)
             self.check(f"{label}: behind host inside the announced route answers", ok, detail)
             ok, detail = self.ping(ci.SERVER_TUN_IP)
@@ -103,6 +117,98 @@ class RestrictTest(ai.AuthTest):
         finally:
             self.stop_client(c)
 
+    def port_not_allowed(self):
+        return self.not_in_routes("port_not_allowed")
+
+    def tcp_connect(self, port, timeout=3):
+        """'connected', 'refused' (an RST came back: the SYN got through) or 'timeout'."""
+        with ci.InNetns(self.topo.cli):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.settimeout(timeout)
+            s.connect((ci.BEHIND_IP, port))
+            return "connected"
+        except ConnectionRefusedError:
+            return "refused"
+        except (socket.timeout, TimeoutError):
+            return "timeout"
+        except OSError as e:
+            return f"{type(e).__name__}: {e}"
+        finally:
+            s.close()
+
+    def send_udp(self, port, count=4):
+        with ci.InNetns(self.topo.cli):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            for _ in range(count):
+                s.sendto(b"restricted?", (ci.BEHIND_IP, port))
+                time.sleep(0.05)
+        finally:
+            s.close()
+
+    def dropped_as_port(self, label, before, what):
+        """Checks that port_not_allowed grew on the channel in use since `before`."""
+        time.sleep(0.3)
+        after = self.port_not_allowed()
+        if not self.check(f"{label}: /metrics has both port_not_allowed counters",
+                          before is not None and after is not None and None not in before + after,
+                          f"{before} {after}"):
+            return
+        dp, cstp = after[0] - before[0], after[1] - before[1]
+        grew = dp if self.use_dtls else cstp
+        where = "pipeline (datapath_drops_total)" if self.use_dtls else "CSTP (cstp_drops_total)"
+        self.check(f"{label}: {what} counted as port_not_allowed in the {where}", grew >= 1,
+                   f"datapath +{dp}, cstp +{cstp}")
+
+    def ports_channel(self, label, negated):
+        c = self.connected(label)
+        if c is None:
+            return
+        try:
+            ok, detail = self.ping(ci.BEHIND_IP)
+            self.check(f"{label}: ping (icmp) answers", ok, detail)
+            if not negated:
+                ok, detail = self.bulk("U", nbytes=256 * 1024, timeout=30)
+                self.check(f"{label}: upload to the allowed tcp({ci.BULK_PORT}) completes", ok, detail)
+                before = self.port_not_allowed()
+                got = self.tcp_connect(ci.BULK_PORT + 1)
+                self.check(f"{label}: tcp({ci.BULK_PORT + 1}) not listed: connect times out", got == "timeout", got)
+                self.dropped_as_port(label, before, f"SYNs to tcp({ci.BULK_PORT + 1})")
+                before = self.port_not_allowed()
+                self.send_udp(ci.BULK_PORT)
+                self.dropped_as_port(label, before, f"datagrams to udp({ci.BULK_PORT})")
+            else:
+                before = self.port_not_allowed()
+                got = self.tcp_connect(ci.BULK_PORT)
+                self.check(f"{label}: negated tcp({ci.BULK_PORT}): connect times out", got == "timeout", got)
+                self.dropped_as_port(label, before, f"SYNs to tcp({ci.BULK_PORT})")
+                before = self.port_not_allowed()
+                got = self.tcp_connect(ci.BULK_PORT + 1)
+                after = self.port_not_allowed()
+                self.check(f"{label}: any other port passes (tcp({ci.BULK_PORT + 1}) refused by the host)",
+                           got == "refused", got)
+                self.check(f"{label}: nothing counted for the other port",
+                           before is not None and after is not None and before == after, f"{before} {after}")
+        finally:
+            self.stop_client(c)
+
+    def ports(self):
+        if not self.check("ports: bulk helper listening", self.start_bulk_helper()):
+            return
+        user_file = self.path(f"users/{ci.USER}")
+        with open(user_file, "w") as f:
+            f.write(f'restrict-user-to-ports = "tcp({ci.BULK_PORT}), icmp()"\n')
+        for dtls in (True, False):
+            self.use_dtls = dtls
+            self.ports_channel("ports-" + ("dtls" if dtls else "cstp"), False)
+        with open(user_file, "w") as f:
+            f.write(f'restrict-user-to-ports = "!( tcp({ci.BULK_PORT}) )"\n')
+        for dtls in (True, False):
+            self.use_dtls = dtls
+            self.ports_channel("ports-negated-" + ("dtls" if dtls else "cstp"), True)
+        os.unlink(user_file)
+
     def restrict(self):
         os.makedirs(self.path("users"), exist_ok=True)
         with open(self.path(f"users/{ci.USER}"), "w") as f:
@@ -122,19 +228,14 @@ class RestrictTest(ai.AuthTest):
         self.topo.setup()
         try:
             self.restrict()
+            if self.server is not None and self.server.poll() is None:
+                self.ports()
         finally:
             self.stop_server()
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("server", help="path to the ocserv-modern binary")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir with logs")
-    args = ap.parse_args()
-    rc = ci.preflight(args.server)
-    if rc is not None:
-        return rc
-    return ci.run_test(RestrictTest(args))
+    return ci.main_for(RestrictTest, __doc__)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ const char* to_string(CommandKind kind) noexcept {
       return "attach_ipv6";
     case CommandKind::kSetRestriction:
       return "set_restriction";
+    case CommandKind::kSetCompression:
+      return "set_compression";
     case CommandKind::kSendDatagram:
       return "send_datagram";
     case CommandKind::kSendPayload:

@@ -12,19 +12,21 @@
 #include "ocm/datapath/pkt.hpp"
 #include "ocm/datapath/rings.hpp"
 #include "ocm/datapath/route_restriction.hpp"
+#include "ocm/proto/compression.hpp"
 
 namespace ocm::dpdk {
 
 enum class CommandKind : uint8_t {
-  kAttachCstp,    // SessionTable::attach_cstp(slot, lease)
-  kActivate,      // SessionTable::activate(slot, lease, peer, rx_key, tx_key, epoch, seq)
-  kMarkInactive,  // SessionTable::mark_dtls_inactive(slot)
-  kRelease,       // SessionTable::release(slot)
-  kSetRateLimit,  // SessionTable::set_rate_limit(slot, rx_rate, tx_rate)
-  kAttachIpv6,    // SessionTable::attach_ipv6(slot, lease6)
+  kAttachCstp,      // SessionTable::attach_cstp(slot, lease)
+  kActivate,        // SessionTable::activate(slot, lease, peer, rx_key, tx_key, epoch, seq)
+  kMarkInactive,    // SessionTable::mark_dtls_inactive(slot)
+  kRelease,         // SessionTable::release(slot)
+  kSetRateLimit,    // SessionTable::set_rate_limit(slot, rx_rate, tx_rate)
+  kAttachIpv6,      // SessionTable::attach_ipv6(slot, lease6)
   kSetRestriction,  // SessionTable::set_restriction(slot, restriction)
-  kSendDatagram,  // data[0, len) as one UDP datagram to peer (DTLS handshake flight)
-  kSendPayload,   // data[0, len) = type byte + payload, sealed for slot and sent to its peer
+  kSetCompression,  // SessionTable::set_compression(slot, compression, compress_min_size)
+  kSendDatagram,    // data[0, len) as one UDP datagram to peer (DTLS handshake flight)
+  kSendPayload,     // data[0, len) = type byte + payload, sealed for slot and sent to its peer
 };
 const char* to_string(CommandKind kind) noexcept;
 
@@ -42,6 +44,8 @@ struct Command {
   uint64_t tx_rate = 0;
   datapath::Ipv6Subnet lease6;  // kAttachIpv6: empty = none
   datapath::RouteRestriction restriction;  // kSetRestriction: count 0 = unrestricted
+  proto::Compression compression = proto::Compression::kNone;  // kSetCompression
+  uint16_t compress_min_size = 0;                              // kSetCompression
   datapath::Peer peer;
   crypto::AeadKey rx_key;
   crypto::AeadKey tx_key;

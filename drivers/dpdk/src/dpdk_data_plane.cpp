@@ -433,8 +433,8 @@ Status DpdkDataPlane::set_restriction(uint32_t slot, const datapath::RouteRestri
   if (slot >= impl_->slots()) {
     return make_error("slot " + std::to_string(slot) + " out of range");
   }
-  if (restriction.count > datapath::kMaxRestrictedRoutes) {
-    return make_error("too many restricted routes");  // the lcore would refuse it too, unseen
+  if (restriction.count > datapath::kMaxRestrictedRoutes || restriction.port_count > datapath::kMaxPortRules) {
+    return make_error("too many restricted routes or port rules");  // the lcore would refuse it too, unseen
   }
   Command* c = impl_->reserve();
   if (c == nullptr) {
@@ -443,6 +443,22 @@ Status DpdkDataPlane::set_restriction(uint32_t slot, const datapath::RouteRestri
   c->kind = CommandKind::kSetRestriction;
   c->slot = slot;
   c->restriction = restriction;
+  impl_->commands.commit();
+  return {};
+}
+
+Status DpdkDataPlane::set_compression(uint32_t slot, proto::Compression algorithm, uint16_t min_size) {
+  if (slot >= impl_->slots()) {
+    return make_error("slot " + std::to_string(slot) + " out of range");
+  }
+  Command* c = impl_->reserve();
+  if (c == nullptr) {
+    return make_error("dpdk: command ring full");
+  }
+  c->kind = CommandKind::kSetCompression;
+  c->slot = slot;
+  c->compression = algorithm;
+  c->compress_min_size = min_size;
   impl_->commands.commit();
   return {};
 }

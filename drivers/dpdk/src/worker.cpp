@@ -123,6 +123,9 @@ void Worker::apply(const Command& c) noexcept {
     case CommandKind::kSetRestriction:
       result = sessions_.set_restriction(c.slot, c.restriction);
       break;
+    case CommandKind::kSetCompression:
+      result = sessions_.set_compression(c.slot, c.compression, c.compress_min_size);
+      break;
     case CommandKind::kSendDatagram:
     case CommandKind::kSendPayload: {
       rte_mbuf* m = rte_pktmbuf_alloc(pool_);

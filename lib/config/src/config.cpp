@@ -235,18 +235,28 @@ constexpr std::array<EnumName<TlsVersion>, 2> kTlsVersions{{
     {"1.2", TlsVersion::kTls12},
     {"1.3", TlsVersion::kTls13},
 }};
-constexpr std::array<EnumName<AuthMethod>, 6> kAuthMethods{{
+constexpr std::array<EnumName<AuthMethod>, 7> kAuthMethods{{
     {"plain", AuthMethod::kPlain},
     {"certificate", AuthMethod::kCertificate},
     {"plain+certificate", AuthMethod::kPlainAndCertificate},
     {"pam", AuthMethod::kPam},
     {"pam+certificate", AuthMethod::kPamAndCertificate},
     {"radius", AuthMethod::kRadius},
+    {"ldap", AuthMethod::kLdap},
 }};
 constexpr std::array<EnumName<DtlsMode>, 3> kDtlsModes{{
     {"auto", DtlsMode::kAuto},
     {"psk", DtlsMode::kPsk},
     {"legacy", DtlsMode::kLegacy},
+}};
+constexpr std::array<EnumName<RekeyMethod>, 2> kRekeyMethods{{
+    {"ssl", RekeyMethod::kSsl},
+    {"new-tunnel", RekeyMethod::kNewTunnel},
+}};
+// The wire names (protocol.md §6.6), as the client's Accept-Encoding lists them.
+constexpr std::array<EnumName<CompressionAlgorithm>, 2> kCompressionAlgorithms{{
+    {"oc-lz4", CompressionAlgorithm::kLz4},
+    {"lzs", CompressionAlgorithm::kLzs},
 }};
 constexpr std::array<EnumName<Driver>, 3> kDrivers{{
     {"socket", Driver::kSocket},
@@ -568,6 +578,24 @@ void read_default_domain(const Field& f, Config& c) {
   }
 }
 
+// ocserv's restrict-user-to-ports syntax in a string; "" means none.
+void read_restrict_to_ports(const Field& f, Config& c) {
+  auto text = read_text(f, Text::kLine);
+  if (!text) {
+    return;
+  }
+  if (text->empty()) {
+    c.network.restrict_to_ports.reset();
+    return;
+  }
+  auto ports = parse_port_restriction(*text);
+  if (!ports) {
+    f.fail(ports.error().message + " in " + quoted(*text));
+    return;
+  }
+  c.network.restrict_to_ports = std::move(ports).value();
+}
+
 void read_xdp_interface(const Field& f, Config& c) {
   auto text = read_text(f, Text::kAny);
   if (!text) {
@@ -828,6 +856,61 @@ constexpr KeySpec kRadiusKeys[] = {
      [](const Field& f, Config& c) { set_int(f, c.auth.radius.acct_interim_interval_s, 0, kMaxSeconds); }},
 };
 
+// "ldap://host[:port]" and the like, several separated by spaces (libldap tries them in order).
+void read_ldap_uri(const Field& f, Config& c) {
+  auto text = read_text(f, Text::kNonEmptyLine);
+  if (!text) {
+    return;
+  }
+  size_t count = 0;
+  for (size_t pos = text->find_first_not_of(' '); pos != std::string::npos; pos = text->find_first_not_of(' ', pos)) {
+    size_t end = text->find(' ', pos);
+    std::string_view uri = std::string_view(*text).substr(pos, end == std::string::npos ? end : end - pos);
+    pos = end;
+    ++count;
+    if (!uri.starts_with("ldap://") && !uri.starts_with("ldaps://") && !uri.starts_with("ldapi://")) {
+      f.fail("must be ldap://, ldaps:// or ldapi:// URIs, got " + quoted(uri));
+      return;
+    }
+  }
+  if (count == 0) {
+    f.fail("must not be empty");
+    return;
+  }
+  c.auth.ldap.uri = std::move(*text);
+}
+
+// A DN or filter template: one line; `need` (like "%u") must appear, or every user would map to
+// the same DN or entry.
+void read_ldap_template(const Field& f, std::string& out, const char* need) {
+  auto text = read_text(f, Text::kNonEmptyLine);
+  if (text && need != nullptr && text->find(need) == std::string::npos) {
+    f.fail(std::string("must contain ") + need + " (the user name), got " + quoted(*text));
+  } else if (text) {
+    out = std::move(*text);
+  }
+}
+
+constexpr KeySpec kLdapKeys[] = {
+    {"uri", read_ldap_uri},
+    {"bind_dn", [](const Field& f, Config& c) { read_ldap_template(f, c.auth.ldap.bind_dn, "%u"); }},
+    {"base_dn", [](const Field& f, Config& c) { set_text(f, c.auth.ldap.base_dn, Text::kNonEmptyLine); }},
+    {"user_filter", [](const Field& f, Config& c) { read_ldap_template(f, c.auth.ldap.user_filter, "%u"); }},
+    {"search_bind_dn", [](const Field& f, Config& c) { set_text(f, c.auth.ldap.search_bind_dn, Text::kNonEmptyLine); }},
+    {"search_bind_password",
+     [](const Field& f, Config& c) { set_text(f, c.auth.ldap.search_bind_password, Text::kNonEmptyLine); }},
+    {"search_bind_password_file",
+     [](const Field& f, Config& c) { set_text(f, c.auth.ldap.search_bind_password_file, Text::kNonEmptyLine); }},
+    {"group_base_dn", [](const Field& f, Config& c) { set_text(f, c.auth.ldap.group_base_dn, Text::kLine); }},
+    {"group_filter", [](const Field& f, Config& c) { read_ldap_template(f, c.auth.ldap.group_filter, nullptr); }},
+    {"group_attribute",
+     [](const Field& f, Config& c) { set_text(f, c.auth.ldap.group_attribute, Text::kNonEmptyLine); }},
+    {"start_tls", [](const Field& f, Config& c) { set_bool(f, c.auth.ldap.start_tls); }},
+    {"ca_file", [](const Field& f, Config& c) { set_text(f, c.auth.ldap.ca_file, Text::kLine); }},
+    // A login waits for this per operation (connect, bind, search): beyond a minute it times out anyway.
+    {"timeout", [](const Field& f, Config& c) { set_int(f, c.auth.ldap.timeout_s, 1, 60); }},
+};
+
 constexpr KeySpec kNetworkKeys[] = {
     {"device", read_device},
     {"ipv4_network", read_ipv4_network},
@@ -836,6 +919,7 @@ constexpr KeySpec kNetworkKeys[] = {
      [](const Field& f, Config& c) { set_int(f, c.network.ipv6_subnet_prefix, kMinPool6Prefix + 1, 128); }},
     {"routes", read_routes},
     {"restrict_to_routes", [](const Field& f, Config& c) { set_bool(f, c.network.restrict_to_routes); }},
+    {"restrict_to_ports", read_restrict_to_ports},
     {"dns_servers", read_dns_servers},
     {"split_dns", read_split_dns},
     {"default_domain", read_default_domain},
@@ -883,11 +967,45 @@ constexpr KeySpec kSessionKeys[] = {
     {"connect_script", [](const Field& f, Config& c) { read_script(f, c.session.connect_script); }},
     {"disconnect_script", [](const Field& f, Config& c) { read_script(f, c.session.disconnect_script); }},
     {"script_timeout", [](const Field& f, Config& c) { set_seconds(f, c.session.script_timeout, 1); }},
+    {"rekey_time", [](const Field& f, Config& c) { set_seconds(f, c.session.rekey_time, 0); }},
+    {"rekey_method", [](const Field& f, Config& c) { set_enum(f, c.session.rekey_method, kRekeyMethods); }},
+    {"persistent_cookies", [](const Field& f, Config& c) { set_bool(f, c.session.persistent_cookies); }},
+    {"deny_roaming", [](const Field& f, Config& c) { set_bool(f, c.session.deny_roaming); }},
 };
 
 constexpr KeySpec kDtlsKeys[] = {
     {"enabled", [](const Field& f, Config& c) { set_bool(f, c.dtls.enabled); }},
     {"mode", [](const Field& f, Config& c) { set_enum(f, c.dtls.mode, kDtlsModes); }},
+};
+
+void read_compression_algorithms(const Field& f, Config& c) {
+  auto& list = c.compression.algorithms;
+  list.clear();
+  for_each_element(f, [&list](const Field& element) {
+    const size_t errors_before = element.ctx->errors.size();
+    CompressionAlgorithm algorithm = CompressionAlgorithm::kLz4;
+    set_enum(element, algorithm, kCompressionAlgorithms);
+    if (element.ctx->errors.size() != errors_before) {
+      return;
+    }
+    if (std::find(list.begin(), list.end(), algorithm) != list.end()) {
+      element.fail(quoted(name_of(kCompressionAlgorithms, algorithm)) + " is listed twice");
+      return;
+    }
+    list.push_back(algorithm);
+  });
+}
+
+// Below 64 bytes nothing an IP packet carries compresses (ocserv's minimum); above 16384 no
+// packet is large enough to be compressed at all.
+constexpr int64_t kMinCompressSize = 64;
+constexpr int64_t kMaxCompressSize = 16384;
+
+constexpr KeySpec kCompressionKeys[] = {
+    {"enabled", [](const Field& f, Config& c) { set_bool(f, c.compression.enabled); }},
+    {"algorithms", read_compression_algorithms},
+    {"min_size",
+     [](const Field& f, Config& c) { set_int(f, c.compression.min_size, kMinCompressSize, kMaxCompressSize); }},
 };
 
 constexpr KeySpec kDatapathKeys[] = {
@@ -960,13 +1078,22 @@ constexpr KeySpec kPerformanceKeys[] = {
 };
 
 constexpr SectionSpec kSections[] = {
-    {"server", kServerKeys},     {"crypto", kCryptoKeys},         {"auth", kAuthKeys},
-    {"network", kNetworkKeys},   {"security", kSecurityKeys},     {"session", kSessionKeys},
-    {"dtls", kDtlsKeys},         {"datapath", kDatapathKeys},     {"monitoring", kMonitoringKeys},
+    {"server", kServerKeys},
+    {"crypto", kCryptoKeys},
+    {"auth", kAuthKeys},
+    {"network", kNetworkKeys},
+    {"security", kSecurityKeys},
+    {"session", kSessionKeys},
+    {"dtls", kDtlsKeys},
+    {"datapath", kDatapathKeys},
+    {"monitoring", kMonitoringKeys},
     {"performance", kPerformanceKeys},
+    {"compression", kCompressionKeys},
     // Sub-tables ([datapath.af_xdp]): found by their dotted name when the parent has no such key.
-    {"datapath.af_xdp", kAfXdpKeys},     {"datapath.dpdk", kDpdkKeys},
+    {"datapath.af_xdp", kAfXdpKeys},
+    {"datapath.dpdk", kDpdkKeys},
     {"auth.radius", kRadiusKeys},
+    {"auth.ldap", kLdapKeys},
 };
 
 const SectionSpec* find_section(std::string_view name) {
@@ -1068,6 +1195,79 @@ void validate_ipv6(Context& ctx, const Line& line) {
   }
 }
 
+// [auth.ldap]: exactly one way to find the user's DN, and settings that belong to it.
+template <typename Line>
+void validate_ldap(Context& ctx, const Line& line) {
+  const AuthConfig& auth = ctx.config.auth;
+  const LdapConfig& l = auth.ldap;
+  auto fail = [&](const char* key, const char* at, std::string why) {
+    ctx.errors.push_back(ConfigError{key, line(at), std::move(why)});
+  };
+  if (!auth.uses_ldap()) {
+    // Settings that look active and do nothing: reported at the first of them.
+    uint32_t first = 0;
+    for (const auto& [key, at] : ctx.lines) {
+      if (key.starts_with("auth.ldap.") && (first == 0 || at < first)) {
+        first = at;
+      }
+    }
+    if (first != 0) {
+      ctx.errors.push_back(ConfigError{"auth.ldap", first, "[auth.ldap] needs method = \"ldap\""});
+    }
+    return;
+  }
+  // By presence of the key: a value already refused while reading is not reported again as missing.
+  auto given = [&ctx](const char* key) { return ctx.lines.count(key) != 0; };
+  if (!given("auth.ldap.uri")) {
+    fail("auth.ldap.uri", "auth.method", "is required with method = \"ldap\"");
+    return;
+  }
+  const bool direct = given("auth.ldap.bind_dn");
+  if (direct == given("auth.ldap.base_dn")) {
+    fail("auth.ldap.bind_dn", direct ? "auth.ldap.bind_dn" : "auth.method",
+         direct ? "excludes base_dn: set bind_dn (direct bind) or base_dn (search then bind), not both"
+                : "one of bind_dn (direct bind) or base_dn (search then bind) is required");
+    return;
+  }
+  const std::pair<const char*, const std::string*> search_keys[] = {
+      {"auth.ldap.search_bind_dn", &l.search_bind_dn},
+      {"auth.ldap.search_bind_password", &l.search_bind_password},
+      {"auth.ldap.search_bind_password_file", &l.search_bind_password_file}};
+  if (direct) {
+    for (const auto& [key, value] : search_keys) {
+      if (!value->empty()) {
+        fail(key, key, "needs base_dn (search then bind); with bind_dn the user binds directly");
+      }
+    }
+    if (ctx.lines.count("auth.ldap.user_filter") != 0) {
+      fail("auth.ldap.user_filter", "auth.ldap.user_filter", "needs base_dn (search then bind)");
+    }
+  } else {
+    if (!l.search_bind_password.empty() && !l.search_bind_password_file.empty()) {
+      fail("auth.ldap.search_bind_password", "auth.ldap.search_bind_password",
+           "excludes search_bind_password_file; set one of them");
+    }
+    const bool has_password = !l.search_bind_password.empty() || !l.search_bind_password_file.empty();
+    if (!l.search_bind_dn.empty() && !has_password) {
+      // A DN with an empty password is an unauthenticated bind: it would search anonymously.
+      fail("auth.ldap.search_bind_password", "auth.ldap.search_bind_dn",
+           "is required with search_bind_dn (or search_bind_password_file)");
+    }
+    if (l.search_bind_dn.empty() && has_password) {
+      fail("auth.ldap.search_bind_dn",
+           l.search_bind_password.empty() ? "auth.ldap.search_bind_password_file" : "auth.ldap.search_bind_password",
+           "is required with a search bind password");
+    }
+  }
+  const bool ldaps = l.uri.find("ldaps://") != std::string::npos;
+  if (l.start_tls && ldaps) {
+    fail("auth.ldap.start_tls", "auth.ldap.start_tls", "ldaps:// is TLS already; use ldap:// with start_tls");
+  }
+  if (!l.ca_file.empty() && !l.start_tls && !ldaps) {
+    fail("auth.ldap.ca_file", "auth.ldap.ca_file", "needs an ldaps:// uri or start_tls = true");
+  }
+}
+
 // Checks that need the whole Config rather than one value. Runs after reading, so it uses recorded lines.
 void validate(Context& ctx) {
   const Config& c = ctx.config;
@@ -1110,6 +1310,7 @@ void validate(Context& ctx) {
     ctx.errors.push_back(ConfigError{"auth.radius.acct_interim_interval", line("auth.radius.acct_interim_interval"),
                                      "needs accounting = true"});
   }
+  validate_ldap(ctx, line);
   if (!c.auth.otp_file.empty() && !c.auth.uses_password()) {
     // The code is the second factor after a password; certificate-only logins have no form.
     ctx.errors.push_back(ConfigError{"auth.otp_file", line("auth.otp_file"),
@@ -1140,6 +1341,14 @@ void validate(Context& ctx) {
     }
   }
   validate_ipv6(ctx, line);
+  // An empty list would enable compression and never negotiate it; unless the list's own
+  // elements were already reported.
+  if (c.compression.enabled && c.compression.algorithms.empty() &&
+      std::none_of(ctx.errors.begin(), ctx.errors.end(),
+                   [](const ConfigError& e) { return e.key.starts_with("compression.algorithms"); })) {
+    ctx.errors.push_back(ConfigError{"compression.algorithms", line("compression.algorithms"),
+                                     "must name at least one algorithm (\"oc-lz4\", \"lzs\") with enabled = true"});
+  }
   // A wrong gateway is wrong whichever driver is selected today.
   const DpdkConfig& d = c.datapath.dpdk;
   if (d.address.address != 0 && d.gateway != 0) {

@@ -1,5 +1,6 @@
 #include "ocm/config/import_ocserv.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <map>
@@ -7,6 +8,7 @@
 
 #include "ocm/base/ipv4.hpp"
 #include "ocm/base/ipv6.hpp"
+#include "ocm/config/port_restriction.hpp"
 
 namespace ocm::config {
 namespace {
@@ -217,8 +219,8 @@ class Output {
     return false;
   }
   [[nodiscard]] std::string render() const {
-    static constexpr const char* kOrder[] = {"server", "crypto", "auth", "network", "security",
-                                             "session", "dtls", "monitoring"};
+    static constexpr const char* kOrder[] = {"server",  "crypto", "auth",        "network",   "security",
+                                             "session", "dtls",   "compression", "monitoring"};
     std::string out;
     for (const char* name : kOrder) {
       auto it = sections_.find(name);
@@ -308,11 +310,9 @@ constexpr Mapping kMappings[] = {
        }
        return set_text(e, c.out, "server", "bind");
      }},
-    {"auth-timeout",
-     [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "server", "auth_timeout", 1, k32); }},
+    {"auth-timeout", [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "server", "auth_timeout", 1, k32); }},
     {"banner", [](const Entry& e, Ctx& c) { return set_text(e, c.out, "server", "banner"); }},
-    {"pre-login-banner",
-     [](const Entry& e, Ctx& c) { return set_text(e, c.out, "server", "pre_login_banner"); }},
+    {"pre-login-banner", [](const Entry& e, Ctx& c) { return set_text(e, c.out, "server", "pre_login_banner"); }},
     {"server-cert", [](const Entry& e, Ctx& c) { return set_path(e, c.out, "crypto", "cert_file"); }},
     {"server-key", [](const Entry& e, Ctx& c) { return set_path(e, c.out, "crypto", "key_file"); }},
     {"auth",
@@ -407,27 +407,57 @@ constexpr Mapping kMappings[] = {
        return set_text(e, c.out, "network", "default_domain");
      }},
     {"mtu", [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "network", "mtu", 576, 9000); }},
-    {"max-ban-score",
-     [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "security", "max_ban_score", 0, k32); }},
-    {"max-clients",
-     [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "session", "max_clients", 0, k32); }},
+    {"restrict-user-to-ports",
+     [](const Entry& e, Ctx& c) -> std::string {
+       // Checked here so that a bad value is reported with its ocserv line, not as a TOML error.
+       if (auto ports = parse_port_restriction(e.value); !ports) {
+         return ports.error().message;
+       }
+       return set_text(e, c.out, "network", "restrict_to_ports");
+     }},
+    {"max-ban-score", [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "security", "max_ban_score", 0, k32); }},
+    {"max-clients", [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "session", "max_clients", 0, k32); }},
     {"max-same-clients",
      [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "session", "max_same_clients", 0, k32); }},
-    {"cookie-timeout",
-     [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "session", "cookie_timeout", 1, k32); }},
+    {"cookie-timeout", [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "session", "cookie_timeout", 1, k32); }},
     {"dpd", [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "session", "dpd", 1, k32); }},
     {"keepalive", [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "session", "keepalive", 1, k32); }},
-    {"idle-timeout",
-     [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "session", "idle_timeout", 0, k32); }},
-    {"predictable-ips",
-     [](const Entry& e, Ctx& c) { return set_bool(e, c.out, "session", "predictable_ips"); }},
+    {"idle-timeout", [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "session", "idle_timeout", 0, k32); }},
+    {"predictable-ips", [](const Entry& e, Ctx& c) { return set_bool(e, c.out, "session", "predictable_ips"); }},
     {"connect-script",
      [](const Entry& e, Ctx& c) {
        c.notes.push_back("connect-script: the script now sees one shared DEVICE for all users (doc/operators.md)");
        return set_path(e, c.out, "session", "connect_script");
      }},
-    {"disconnect-script",
-     [](const Entry& e, Ctx& c) { return set_path(e, c.out, "session", "disconnect_script"); }},
+    {"disconnect-script", [](const Entry& e, Ctx& c) { return set_path(e, c.out, "session", "disconnect_script"); }},
+    {"compression", [](const Entry& e, Ctx& c) { return set_bool(e, c.out, "compression", "enabled"); }},
+    {"no-compress-limit",
+     [](const Entry& e, Ctx& c) { return set_uint(e, c.out, "compression", "min_size", 64, 16384); }},
+    {"compression-algo-priority",
+     [](const Entry& e, Ctx& c) -> std::string {
+       // "lzs:oc-lz4": algorithm names, most preferred first.
+       std::vector<std::string> names;
+       std::string_view rest = e.value;
+       while (true) {
+         auto colon = rest.find(':');
+         std::string name(trim(rest.substr(0, colon)));
+         for (char& ch : name) {
+           ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+         }
+         if (name != "oc-lz4" && name != "lzs") {
+           return "expected algorithm names separated by ':' (oc-lz4, lzs), got '" + name + "'";
+         }
+         if (std::find(names.begin(), names.end(), name) == names.end()) {
+           names.push_back(std::move(name));
+         }
+         if (colon == std::string_view::npos) {
+           break;
+         }
+         rest.remove_prefix(colon + 1);
+       }
+       c.out.set("compression", "algorithms", toml_array(names));
+       return {};
+     }},
     {"occtl-socket-file",
      [](const Entry& e, Ctx& c) {
        c.notes.push_back("occtl-socket-file: use ocmctl (occtl's commands), not occtl, on this socket");

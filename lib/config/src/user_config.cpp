@@ -24,14 +24,33 @@ constexpr size_t kMaxLabelLength = 63;
 
 // ocserv keys that exist but that this server does not apply: named so the error can say
 // "not supported" instead of "unknown" (a typo).
-constexpr std::array<std::string_view, 28> kUnsupportedOcservKeys = {
-    "no-udp",         "restrict-user-to-ports", "tunnel-all-dns", "tunnel_all_dns",
-    "deny-roaming",   "iroute",                  "ipv6-dns",               "nbns",           "ipv4-nbns",
-    "ipv6-nbns",      "cgroup",                  "ipv4-network",           "ipv4-netmask",   "ipv6-network",
-    "explicit-ipv6",  "ipv6-subnet-prefix",      "hostname",               "stats-report-time",
-    "mtu",            "dpd",                     "mobile-dpd",             "mobile-idle-timeout",
-    "keepalive",      "max-same-clients",        "net-priority",           "user-profile",
-    "client-bypass-protocol", "append-routes",
+constexpr std::array<std::string_view, 26> kUnsupportedOcservKeys = {
+    "no-udp",
+    "tunnel-all-dns",
+    "tunnel_all_dns",
+    "iroute",
+    "ipv6-dns",
+    "nbns",
+    "ipv4-nbns",
+    "ipv6-nbns",
+    "cgroup",
+    "ipv4-network",
+    "ipv4-netmask",
+    "ipv6-network",
+    "explicit-ipv6",
+    "ipv6-subnet-prefix",
+    "hostname",
+    "stats-report-time",
+    "mtu",
+    "dpd",
+    "mobile-dpd",
+    "mobile-idle-timeout",
+    "keepalive",
+    "max-same-clients",
+    "net-priority",
+    "user-profile",
+    "client-bypass-protocol",
+    "append-routes",
 };
 
 std::string_view trim(std::string_view s) {
@@ -198,15 +217,22 @@ Result<UserConfig> parse_user_config(std::string_view text, std::string_view sou
                              std::string(value) + "'");
       }
       (key == "idle-timeout" ? out.idle_timeout : out.session_timeout) = std::chrono::seconds(*secs);
-    } else if (key == "restrict-user-to-routes") {
+    } else if (key == "restrict-user-to-routes" || key == "deny-roaming") {
       // ocserv's values; anything else is refused, so a typo cannot leave a user unrestricted.
+      auto& flag = key == "deny-roaming" ? out.deny_roaming : out.restrict_to_routes;
       if (value == "true") {
-        out.restrict_to_routes = true;
+        flag = true;
       } else if (value == "false") {
-        out.restrict_to_routes = false;
+        flag = false;
       } else {
         return fail(key, "expected true or false, got '" + std::string(value) + "'");
       }
+    } else if (key == "restrict-user-to-ports") {
+      auto ports = parse_port_restriction(value);
+      if (!ports) {
+        return fail(key, ports.error().message + " in '" + std::string(value) + "'");
+      }
+      out.restrict_to_ports = std::move(ports).value();
     } else if (std::find(kUnsupportedOcservKeys.begin(), kUnsupportedOcservKeys.end(), key) !=
                kUnsupportedOcservKeys.end()) {
       return fail(key, "ocserv key not supported by ocserv-modern (refused rather than ignored)");
@@ -236,6 +262,8 @@ void merge_user_config(UserConfig& base, const UserConfig& over) {
   take(base.idle_timeout, over.idle_timeout);
   take(base.session_timeout, over.session_timeout);
   take(base.restrict_to_routes, over.restrict_to_routes);
+  take(base.restrict_to_ports, over.restrict_to_ports);
+  take(base.deny_roaming, over.deny_roaming);
 }
 
 bool safe_config_file_name(std::string_view name) {

@@ -69,11 +69,14 @@ struct PasswordWork {
   std::string password;
   bool force_fail = false;  // the outcome is decided already; crypt runs for equal timing
   bool ok = false;
-  // PAM methods: the service to ask instead of the passwd file, and what it answered.
+  // PAM methods: the service to ask instead of the passwd file; LDAP: the server settings (a
+  // copy: a reload may replace the Config while this runs). What the backend answered:
   std::optional<std::string> pam_service;
   uint32_t pam_gid_min = 0;
-  std::vector<std::string> pam_groups;
-  std::string pam_reason;
+  std::optional<config::LdapConfig> ldap;
+  std::vector<std::string> backend_groups;
+  std::string backend_reason;
+  bool backend_failed = false;  // an LDAP failure: its reason (server down, no such entry) is worth INFO
 };
 
 // restrict-to-routes: the split-include routes announced to the session plus the server's
@@ -95,6 +98,24 @@ std::optional<datapath::RouteRestriction> route_restriction(bool restrict, bool 
   r.routes[r.count++] = Ipv4Prefix{net.ipv4_network.network + 1, 32};
   r.allow_ipv6 = std::any_of(net.routes6.begin(), net.routes6.end(), [](const auto& p) { return p.length == 0; });
   return r;
+}
+
+static_assert(config::kMaxPortRules == datapath::kMaxPortRules, "the config refuses what a session cannot hold");
+
+// restrict-to-ports: the user/group file's list, else the global one. False: more rules than a
+// session holds (the config refuses such lists already; this keeps the tunnel closed if not).
+bool add_port_restriction(datapath::RouteRestriction& r, const std::optional<config::PortRestriction>& ports) {
+  if (!ports) {
+    return true;
+  }
+  if (ports->rules.size() > datapath::kMaxPortRules) {
+    return false;
+  }
+  r.ports_negate = ports->negate;
+  for (const auto& rule : ports->rules) {
+    r.ports[r.port_count++] = datapath::PortRuleSlot{rule.protocol, rule.port};
+  }
+  return true;
 }
 
 void on_handle_closed(uv_handle_t* handle) {
@@ -462,6 +483,9 @@ void Connection::start_password_check(std::string password) {
     work->pam_service = server_.config->auth.pam_service;
     work->pam_gid_min = server_.config->auth.pam_gid_min;
   }
+  if (server_.config->auth.uses_ldap()) {
+    work->ldap = server_.config->auth.ldap;
+  }
   if (work->force_fail) {
     OCM_INFO("conn#%lu %s: user '%s' typed with a certificate for '%s'", static_cast<unsigned long>(id_),
              peer_.c_str(), username_.c_str(), cert_user_->c_str());
@@ -476,8 +500,17 @@ void Connection::start_password_check(std::string password) {
           // PAM may block for seconds (pam_unix's delay after a failure): hence the pool.
           auto outcome = auth::pam_login(*w->pam_service, w->username, w->password, w->pam_gid_min);
           w->ok = outcome.ok && !w->force_fail;
-          w->pam_groups = std::move(outcome.groups);
-          w->pam_reason = std::move(outcome.reason);
+          w->backend_groups = std::move(outcome.groups);
+          if (!outcome.reason.empty()) {
+            w->backend_reason = "PAM: " + outcome.reason;
+          }
+        } else if (w->ldap) {
+          // Binds and searches wait on the network for up to timeout_s each.
+          auto outcome = auth::ldap_login(*w->ldap, w->username, w->password);
+          w->ok = outcome.ok && !w->force_fail;
+          w->backend_groups = std::move(outcome.groups);
+          w->backend_reason = outcome.ok ? "LDAP: bound as " + outcome.dn : "LDAP: " + outcome.reason;
+          w->backend_failed = !outcome.ok;
         } else {
           w->ok = auth::verify_user(*w->passwd, w->username, w->password) && !w->force_fail;
         }
@@ -486,10 +519,12 @@ void Connection::start_password_check(std::string password) {
       [](uv_work_t* req, int status) {
         std::unique_ptr<PasswordWork> w(static_cast<PasswordWork*>(req->data));
         Connection* conn = w->connection;
-        if (!w->pam_reason.empty()) {
-          OCM_DEBUG("conn#%lu: PAM: %s", static_cast<unsigned long>(conn->id()), w->pam_reason.c_str());
+        if (w->backend_failed) {
+          OCM_INFO("conn#%lu: %s", static_cast<unsigned long>(conn->id()), w->backend_reason.c_str());
+        } else if (!w->backend_reason.empty()) {
+          OCM_DEBUG("conn#%lu: %s", static_cast<unsigned long>(conn->id()), w->backend_reason.c_str());
         }
-        conn->set_pam_groups(std::move(w->pam_groups));
+        conn->set_backend_groups(std::move(w->backend_groups));
         conn->on_auth_done(status == 0 && w->ok);
       });
 }
@@ -517,7 +552,7 @@ void Connection::on_auth_done(bool ok) {
   } else if (ok) {
     const auth::PasswdEntry* entry = server_.passwd->find(username_);
     std::vector<std::string> groups = entry != nullptr ? entry->groups : std::vector<std::string>{};
-    groups.insert(groups.end(), pam_groups_.begin(), pam_groups_.end());
+    groups.insert(groups.end(), backend_groups_.begin(), backend_groups_.end());  // PAM, LDAP
     if (radius_accept_) {
       groups.insert(groups.end(), radius_accept_->groups.begin(), radius_accept_->groups.end());  // Class
     }
@@ -553,7 +588,7 @@ void Connection::check_otp(std::string code) {
   if (verdict == auth::OtpVerifier::Verdict::kOk) {
     const auth::PasswdEntry* entry = server_.passwd->find(username_);
     std::vector<std::string> groups = entry != nullptr ? entry->groups : std::vector<std::string>{};
-    groups.insert(groups.end(), pam_groups_.begin(), pam_groups_.end());
+    groups.insert(groups.end(), backend_groups_.begin(), backend_groups_.end());  // PAM, LDAP
     if (radius_accept_) {
       groups.insert(groups.end(), radius_accept_->groups.begin(), radius_accept_->groups.end());  // Class
     }
@@ -592,6 +627,7 @@ void Connection::complete_login(const std::vector<std::string>& member_of) {
   }
   ++server_.stats.auth_successes;
   auto& s = server_.sessions.create(username_, group, Clock::now());
+  s.origin_ipv4 = peer_ipv4(&tcp);
   if (server_.radius != nullptr) {
     // Accounting follows every login; a RADIUS login also keeps its Access-Accept for CONNECT.
     server_.radius->logged_in(s.id, username_,
@@ -680,6 +716,14 @@ void Connection::handle_connect(const proto::HttpRequest& request) {
     return;
   }
   user_config_ = std::move(user_config).value();
+  if (user_config_.deny_roaming.value_or(server_.config->session.deny_roaming) && peer_ipv4(&tcp) != s->origin_ipv4) {
+    // A cookie is a bearer token: with deny_roaming a stolen one is useless elsewhere.
+    OCM_INFO("conn#%lu %s: cookie of session %u used away from its login address %s (deny_roaming)",
+             static_cast<unsigned long>(id_), peer_.c_str(), s->id, format_ipv4(s->origin_ipv4).c_str());
+    ++server_.stats.roaming_refusals;
+    send_response(401, "Cookie is not acceptable", {}, {}, true);
+    return;
+  }
   if (const auth::RadiusAuthOutcome* accept = server_.radius ? server_.radius->accept_of(s->id) : nullptr) {
     apply_radius_attributes(*accept, user_config_, [this](uint32_t a) { return server_.pool.index_of(a).has_value(); });
   }
@@ -802,13 +846,19 @@ void Connection::finish_connect(const proto::TunnelRequest& tunnel_request) {
   auto restriction = route_restriction(uc.restrict_to_routes.value_or(cfg.network.restrict_to_routes),
                                        uc.routes ? uc.default_route : cfg.network.default_route,
                                        uc.routes.value_or(cfg.network.routes), cfg.network);
-  Status restricted = restriction ? server_.data_plane->set_restriction(route_index_, *restriction)
-                                  : Status(make_error("more than " + std::to_string(datapath::kMaxRestrictedRoutes - 1) +
-                                                      " routes to restrict to"));
+  const bool ports_fit =
+      restriction &&
+      add_port_restriction(*restriction, uc.restrict_to_ports ? uc.restrict_to_ports : cfg.network.restrict_to_ports);
+  Status restricted =
+      ports_fit ? server_.data_plane->set_restriction(route_index_, *restriction)
+      : restriction
+          ? Status(make_error("more than " + std::to_string(datapath::kMaxPortRules) + " port rules to restrict to"))
+          : Status(make_error("more than " + std::to_string(datapath::kMaxRestrictedRoutes - 1) +
+                              " routes to restrict to"));
   if (!restricted) {
     // Fail closed: a user the operator restricted never gets an unrestricted tunnel.
-    OCM_ERROR("conn#%lu: restrict-to-routes refused for slot %u: %s", static_cast<unsigned long>(id_), route_index_,
-              restricted.error().message.c_str());
+    OCM_ERROR("conn#%lu: restrict-to-routes/-ports refused for slot %u: %s", static_cast<unsigned long>(id_),
+              route_index_, restricted.error().message.c_str());
     server_.data_plane->release(route_index_);
     send_response(503, "Service Unavailable", {{"X-Reason", "Server error"}}, {}, true);
     return;
@@ -840,11 +890,24 @@ void Connection::finish_connect(const proto::TunnelRequest& tunnel_request) {
     send_response(503, "Service Unavailable", {{"X-Reason", "Server error"}}, {}, true);
     return;
   }
+  if (auto compressed = negotiate_compression(tunnel_request, reply); !compressed) {
+    OCM_ERROR("conn#%lu: data plane refused DTLS compression for slot %u: %s", static_cast<unsigned long>(id_),
+              route_index_, compressed.error().message.c_str());
+    server_.data_plane->release(route_index_);
+    send_response(503, "Service Unavailable", {{"X-Reason", "Server error"}}, {}, true);
+    return;
+  }
   reply.server_name = cfg.server.server_name + " " + OCM_VERSION;
   reply.hostname = tunnel_request.hostname;
   reply.dpd_seconds = static_cast<uint32_t>(cfg.session.dpd.count());
   reply.keepalive_seconds = static_cast<uint32_t>(cfg.session.keepalive.count());
   reply.idle_timeout_seconds = static_cast<uint32_t>(uc.idle_timeout.value_or(cfg.session.idle_timeout).count());
+  set_rekey(reply);
+  if (auto limit = uc.session_timeout.value_or(cfg.session.session_timeout); limit.count() > 0) {
+    auto used = std::chrono::duration_cast<std::chrono::seconds>(now - s->created);
+    reply.session_timeout_seconds = static_cast<uint32_t>(limit.count());
+    reply.session_timeout_remaining_seconds = static_cast<uint32_t>(std::max<int64_t>(limit.count() - used.count(), 1));
+  }
   reply.default_domain = cfg.network.default_domain;
   reply.address = *s->ipv4;
   reply.netmask = cfg.network.ipv4_network.netmask();
@@ -935,32 +998,9 @@ void Connection::handle_frame(const proto::CstpFrame& frame) {
   last_rx_ = now;
   dpd_outstanding_ = false;
   switch (frame.type) {
-    case proto::CstpType::kData: {
-      last_data_ = now;
-      // The client sends on CSTP when its DTLS is down: answer on CSTP too until a DTLS record
-      // arrives again (protocol.md §5.6); the pipeline re-activates DTLS on that record.
-      if (server_.data_plane->session_view(route_index_).state == datapath::SessionState::kDtlsActive) {
-        (void)server_.data_plane->mark_dtls_inactive(route_index_);
-      }
-      auto verdict = check_inner(frame.payload, address_, lease6_);
-      if (verdict != InnerVerdict::kOk) {
-        ++server_.stats.inner_drops[static_cast<size_t>(verdict)];
-        OCM_DEBUG("conn#%lu: dropped inner packet: %s", static_cast<unsigned long>(id_), to_string(verdict));
-        return;
-      }
-      if (!restriction_.allows(frame.payload)) {
-        ++server_.stats.cstp_drop_not_in_routes;
-        return;
-      }
-      // The session's rx limit, shared with DTLS (the same token bucket on same-thread drivers).
-      if (!server_.data_plane->admit_cstp_rx(route_index_, static_cast<uint32_t>(frame.payload.size()),
-                                             Server::Impl::now_ns())) {
-        ++server_.stats.cstp_drop_rate_limited;
-        return;
-      }
-      server_.write_to_tun(frame.payload);
+    case proto::CstpType::kData:
+      handle_data(frame.payload, now);
       return;
-    }
     case proto::CstpType::kDpdRequest:
       send_frame(proto::CstpType::kDpdResponse, frame.payload);
       return;
@@ -971,7 +1011,7 @@ void Connection::handle_frame(const proto::CstpFrame& frame) {
       if (!frame.payload.empty() && frame.payload[0] == proto::kDisconnectUserLogout) {
         std::string why(reinterpret_cast<const char*>(frame.payload.data()) + 1, frame.payload.size() - 1);
         OCM_INFO("conn#%lu %s: user logged out (%s)", static_cast<unsigned long>(id_), peer_.c_str(), why.c_str());
-        close("client logged out", SessionFate::kRemove);
+        close("client logged out", SessionFate::kLogout);
       } else if (frame.payload.empty()) {
         close("client disconnected temporarily");
       } else {
@@ -979,16 +1019,94 @@ void Connection::handle_frame(const proto::CstpFrame& frame) {
         close("malformed DISCONNECT frame");
       }
       return;
-    case proto::CstpType::kCompressed:
-      // Compression is never negotiated, so a compressed frame is a protocol error.
-      ++server_.stats.cstp_protocol_errors;
-      close("compressed frame without negotiated compression");
+    case proto::CstpType::kCompressed: {
+      if (cstp_compression_ == proto::Compression::kNone) {
+        // Only after X-CSTP-Content-Encoding in our reply; openconnect is as strict (§8.10).
+        ++server_.stats.cstp_protocol_errors;
+        close("compressed frame without negotiated compression");
+        return;
+      }
+      // Nothing legitimate decompresses beyond the tunnel MTU; the margin tolerates a client
+      // whose idea of the MTU is a little larger than ours.
+      constexpr size_t kMtuMargin = 256;
+      auto& codec = server_.codec();
+      const size_t limit = std::min<size_t>(size_t{info_.mtu} + kMtuMargin, codec.buffer.size());
+      size_t n = proto::decompress_packet(cstp_compression_, frame.payload, std::span(codec.buffer.data(), limit));
+      if (n == 0) {
+        ++server_.stats.cstp_decompress_failures;
+        ++server_.stats.cstp_protocol_errors;
+        const std::string algorithm(proto::compression_name(cstp_compression_));
+        OCM_INFO("conn#%lu %s: %s-compressed CSTP frame of %zu bytes is malformed or decompresses beyond %zu bytes",
+                 static_cast<unsigned long>(id_), peer_.c_str(), algorithm.c_str(), frame.payload.size(), limit);
+        close("malformed compressed CSTP frame");
+        return;
+      }
+      ++server_.stats.cstp_decompressed;
+      handle_data(std::span<const uint8_t>(codec.buffer.data(), n), now);
       return;
+    }
     default:
       OCM_DEBUG("conn#%lu: ignoring CSTP frame type 0x%02x", static_cast<unsigned long>(id_),
                 static_cast<unsigned>(frame.type));
       return;
   }
+}
+
+void Connection::handle_data(std::span<const uint8_t> packet, Clock::time_point now) {
+  last_data_ = now;
+  // The client sends on CSTP when its DTLS is down: answer on CSTP too until a DTLS record
+  // arrives again (protocol.md §5.6); the pipeline re-activates DTLS on that record.
+  if (server_.data_plane->session_view(route_index_).state == datapath::SessionState::kDtlsActive) {
+    (void)server_.data_plane->mark_dtls_inactive(route_index_);
+  }
+  auto verdict = check_inner(packet, address_, lease6_);
+  if (verdict != InnerVerdict::kOk) {
+    ++server_.stats.inner_drops[static_cast<size_t>(verdict)];
+    OCM_DEBUG("conn#%lu: dropped inner packet: %s", static_cast<unsigned long>(id_), to_string(verdict));
+    return;
+  }
+  if (auto restricted = restriction_.check(packet); restricted != datapath::RestrictVerdict::kAllowed) {
+    ++(restricted == datapath::RestrictVerdict::kNotInRoutes ? server_.stats.cstp_drop_not_in_routes
+                                                             : server_.stats.cstp_drop_port_not_allowed);
+    return;
+  }
+  // The session's rx limit, shared with DTLS (the same token bucket on same-thread drivers).
+  if (!server_.data_plane->admit_cstp_rx(route_index_, static_cast<uint32_t>(packet.size()), Server::Impl::now_ns())) {
+    ++server_.stats.cstp_drop_rate_limited;
+    return;
+  }
+  server_.write_to_tun(packet);
+}
+
+Status Connection::negotiate_compression(const proto::TunnelRequest& request, proto::TunnelReply& reply) {
+  const config::CompressionConfig& cfg = server_.config->compression;
+  std::array<proto::Compression, 2> preference{};
+  size_t count = 0;
+  for (config::CompressionAlgorithm a : cfg.algorithms) {
+    if (count < preference.size()) {
+      preference[count++] =
+          a == config::CompressionAlgorithm::kLz4 ? proto::Compression::kLz4 : proto::Compression::kLzs;
+    }
+  }
+  const std::span<const proto::Compression> prefs(preference.data(), cfg.enabled ? count : 0);
+  // Per channel, as ocserv: each from its own Accept-Encoding (absent with openconnect -D).
+  cstp_compression_ = proto::negotiate_compression(request.cstp_accept_encoding, prefs);
+  compress_min_size_ = cfg.min_size;
+  reply.cstp_compression = cstp_compression_;
+  proto::Compression dtls = proto::Compression::kNone;
+  if (reply.dtls) {
+    dtls = proto::negotiate_compression(request.dtls_accept_encoding, prefs);
+    reply.dtls->compression = dtls;
+  }
+  info_.cstp_compression = std::string(proto::compression_name(cstp_compression_));
+  info_.dtls_compression = std::string(proto::compression_name(dtls));
+  if (cstp_compression_ != proto::Compression::kNone || dtls != proto::Compression::kNone) {
+    OCM_INFO("conn#%lu %s: compression: CSTP %s, DTLS %s (packets over %u bytes)", static_cast<unsigned long>(id_),
+             peer_.c_str(), info_.cstp_compression.empty() ? "none" : info_.cstp_compression.c_str(),
+             info_.dtls_compression.empty() ? "none" : info_.dtls_compression.c_str(), cfg.min_size);
+  }
+  // Every CONNECT, so that a reconnect without compression does not inherit the previous one's.
+  return server_.data_plane->set_compression(route_index_, dtls, static_cast<uint16_t>(cfg.min_size));
 }
 
 void Connection::send_data(std::span<const uint8_t> packet) {
@@ -1000,6 +1118,16 @@ void Connection::send_data(std::span<const uint8_t> packet) {
     return;
   }
   last_data_ = Clock::now();
+  if (cstp_compression_ != proto::Compression::kNone && packet.size() > compress_min_size_ &&
+      packet.size() <= proto::kCstpMaxPayload) {
+    auto& codec = server_.codec();
+    if (size_t n = proto::compress_packet(cstp_compression_, packet, codec.buffer, codec.scratch); n > 0) {
+      ++server_.stats.cstp_compressed;
+      send_frame(proto::CstpType::kCompressed, std::span<const uint8_t>(codec.buffer.data(), n));
+      flush();
+      return;
+    }
+  }
   send_frame(proto::CstpType::kData, packet);
   flush();
 }
@@ -1156,8 +1284,10 @@ void Connection::check_tunnel(Clock::time_point now) {
     server_.heap_trimmer.on_release();
   }
   if (view.state == datapath::SessionState::kDtlsActive && sess.dpd.count() > 0) {
-    // Same clock as the pipeline's timestamps (uv_hrtime).
-    auto silent = std::chrono::nanoseconds(Server::Impl::now_ns() - view.last_rx_ns);
+    // Same clock as the pipeline's timestamps (uv_hrtime). Activation zeroes last_rx_ns: until
+    // the first record, silence counts from the activation, not from the clock's epoch.
+    uint64_t heard_ns = view.last_rx_ns != 0 ? view.last_rx_ns : dtls_activated_ns_;
+    auto silent = std::chrono::nanoseconds(Server::Impl::now_ns() - std::min(heard_ns, Server::Impl::now_ns()));
     if (silent > 3 * sess.dpd) {
       // UDP went quiet: send downstream over CSTP until a DTLS record shows up again.
       OCM_INFO("conn#%lu %s: no DTLS traffic for %llds, using CSTP", static_cast<unsigned long>(id_), peer_.c_str(),
@@ -1237,6 +1367,26 @@ void Connection::disconnect(const char* reason, SessionFate fate) {
     flush();
   }
   close(reason, fate);
+}
+
+void Connection::set_rekey(proto::TunnelReply& reply) const {
+  const auto& sess = server_.config->session;
+  if (sess.rekey_time.count() <= 0) {
+    return;
+  }
+  auto seconds = static_cast<uint32_t>(std::min<int64_t>(sess.rekey_time.count(), UINT32_MAX - 64));
+  if (seconds > 30) {
+    // As ocserv: +-29 s of jitter, so that clients that connected together do not all rekey in
+    // the same second.
+    auto noise = session::random_cookie();
+    seconds = seconds - 29 + noise[0] % 59;
+  }
+  reply.rekey_seconds = seconds;
+  // TLS 1.3 renews keys with KeyUpdate, which wolfSSL answers in place; TLS 1.2 would need a
+  // renegotiation, which this wolfSSL build lacks (openconnect would fall back to a new tunnel
+  // after a failed attempt; telling it up front saves the failure).
+  bool in_place = sess.rekey_method == config::RekeyMethod::kSsl && tls_->version() == "TLSv1.3";
+  reply.rekey_method = in_place ? "ssl" : "new-tunnel";
 }
 
 bool Connection::prepare_dtls(const proto::TunnelRequest& request, proto::TunnelReply& reply, uint32_t& overhead) {
@@ -1321,6 +1471,7 @@ void Connection::on_dtls_datagram(const datapath::Peer& peer, std::span<const ui
   if (state == DtlsHandshake::State::kDone && !dtls_installed_) {
     dtls_installed_ = true;
     dtls_done_at_ = Clock::now();
+    dtls_activated_ns_ = Server::Impl::now_ns();
     dtls_established();
   }
 }
@@ -1375,7 +1526,7 @@ void Connection::on_dtls_disconnect(std::span<const uint8_t> payload) {
     return;
   }
   if (!payload.empty() && payload[0] == proto::kDisconnectUserLogout) {
-    close("client logged out (DTLS)", SessionFate::kRemove);
+    close("client logged out (DTLS)", SessionFate::kLogout);
   } else {
     close("client disconnected (DTLS)");
   }
@@ -1411,6 +1562,13 @@ void Connection::end_tunnel(SessionFate fate) {
       break;
     case SessionFate::kRemove:
       server_.sessions.remove(session_id_);
+      break;
+    case SessionFate::kLogout:
+      if (server_.config->session.persistent_cookies) {
+        server_.sessions.detach_after_logout(*s, Clock::now());
+      } else {
+        server_.sessions.remove(session_id_);
+      }
       break;
     case SessionFate::kHandOver:
       break;

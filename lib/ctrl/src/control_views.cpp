@@ -84,8 +84,15 @@ void user_fields(json::Writer& w, const UserView& u, int64_t now) {
       .field("Session", std::to_string(u.id))
       .field("TLS ciphersuite", u.tls_cipher)
       .field("DTLS cipher", u.dtls_cipher.empty() ? std::string("(no-dtls)") : u.dtls_cipher)
-      .field("DTLS state", u.dtls_state)
-      .end_object();
+      .field("DTLS state", u.dtls_state);
+  // occtl prints these only for tunnels that negotiated compression.
+  if (!u.cstp_compression.empty()) {
+    w.field("CSTP compression", u.cstp_compression);
+  }
+  if (!u.dtls_compression.empty()) {
+    w.field("DTLS compression", u.dtls_compression);
+  }
+  w.end_object();
 }
 
 }  // namespace
@@ -193,6 +200,12 @@ std::string user_details_text(const std::vector<UserView>& users, int64_t now) {
     line("TLS ciphersuite", u.tls_cipher);
     line("DTLS cipher", u.dtls_cipher.empty() ? "(no-dtls)" : u.dtls_cipher);
     line("DTLS state", u.dtls_state);
+    if (!u.cstp_compression.empty()) {
+      line("CSTP compression", u.cstp_compression);
+    }
+    if (!u.dtls_compression.empty()) {
+      line("DTLS compression", u.dtls_compression);
+    }
   }
   return out;
 }

@@ -33,6 +33,8 @@ struct UserView {
   std::string tls_cipher;
   std::string dtls_cipher;      // empty when no DTLS
   std::string dtls_state;       // data plane slot state
+  std::string cstp_compression;  // "oc-lz4" / "lzs"; empty = none negotiated
+  std::string dtls_compression;
 };
 
 struct SessionView {

@@ -41,6 +41,8 @@ std::string Operations::metrics_text() const {
   m.counter(n("sessions_closed_total"), "Tunnels that ended.", st.tunnels_closed);
   m.counter(n("connect_script_refusals_total"), "Tunnels refused by the connect script.",
             st.connect_script_refusals);
+  m.counter(n("roaming_refusals_total"), "Cookies refused because they came from another address (deny_roaming).",
+            st.roaming_refusals);
   m.counter(n("ban_connections_refused_total"), "Connections closed right after accept: the address is banned.",
             st.connections_refused_banned);
   m.counter(n("bans_total"), "Times a client address reached security.max_ban_score and was banned.",
@@ -66,12 +68,20 @@ std::string Operations::metrics_text() const {
   m.sample(n("cstp_bytes_total"), st.cstp_bytes_out, {{"direction", "tx"}});
   m.counter(n("cstp_protocol_errors_total"), "Malformed CSTP input that closed a connection.",
             st.cstp_protocol_errors);
+  m.family(n("cstp_compressed_packets_total"), "counter",
+           "IP packets carried in COMPRESSED CSTP frames by direction (rx = decompressed from clients).");
+  m.sample(n("cstp_compressed_packets_total"), st.cstp_decompressed, {{"direction", "rx"}});
+  m.sample(n("cstp_compressed_packets_total"), st.cstp_compressed, {{"direction", "tx"}});
+  m.counter(n("cstp_decompress_failures_total"),
+            "COMPRESSED CSTP frames that were malformed or too large (the connection was closed).",
+            st.cstp_decompress_failures);
   m.family(n("cstp_drops_total"), "counter", "IP packets dropped on the CSTP path, by reason.");
   m.sample(n("cstp_drops_total"), st.cstp_drop_backpressure, {{"reason", "backpressure"}});
   m.sample(n("cstp_drops_total"), st.cstp_drop_no_tunnel, {{"reason", "no_tunnel"}});
   m.sample(n("cstp_drops_total"), st.tun_write_failures, {{"reason", "tun_write_failed"}});
   m.sample(n("cstp_drops_total"), st.cstp_drop_rate_limited, {{"reason", "rate_limited"}});
   m.sample(n("cstp_drops_total"), st.cstp_drop_not_in_routes, {{"reason", "not_in_routes"}});
+  m.sample(n("cstp_drops_total"), st.cstp_drop_port_not_allowed, {{"reason", "port_not_allowed"}});
   for (size_t v = 1; v < st.inner_drops.size(); ++v) {
     m.sample(n("cstp_drops_total"), st.inner_drops[v],
              {{"reason", std::string("inner_") + to_string(static_cast<InnerVerdict>(v))}});

@@ -127,6 +127,8 @@ UserView Operations::user_view(const Connection& conn) const {
   u.cstp_tx = info.cstp_tx_bytes;
   u.connected_at = info.connected_at;
   u.dtls_cipher = info.dtls_cipher;
+  u.cstp_compression = info.cstp_compression;
+  u.dtls_compression = info.dtls_compression;
   u.tls_cipher = conn.tls_cipher();
   u.dpd = static_cast<uint32_t>(cfg.session.dpd.count());
   u.keepalive = static_cast<uint32_t>(cfg.session.keepalive.count());
@@ -245,6 +247,15 @@ ScriptEnv Operations::script_env(const Connection& conn, const char* reason) con
   env.device = cfg.network.device;
   env.ip_local = format_ipv4(cfg.network.ipv4_network.network + 1);
   env.ip_remote = format_ipv4(conn.address());
+  if (impl_.pool6) {
+    // The same arithmetic as the CONNECT reply: the subnet whose index is the IPv4 lease's.
+    auto index = impl_.pool.index_of(conn.address());
+    if (auto lease = index ? impl_.pool6->lease_for_index(*index) : std::nullopt) {
+      env.ipv6_local = format_ipv6(impl_.pool6->server_address());
+      env.ipv6_remote = format_ipv6(lease->address);
+      env.ipv6_prefix = format_ipv6_prefix(ipv6_masked(lease->address, lease->prefix_length), lease->prefix_length);
+    }
+  }
   env.hostname = conn.info().hostname;
   env.user_agent = conn.info().user_agent;
   return env;

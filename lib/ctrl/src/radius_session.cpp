@@ -220,6 +220,22 @@ void RadiusSessions::on_tick(Clock::time_point now, session::SessionTable& sessi
   }
 }
 
+void RadiusSessions::stop_all(Clock::time_point now) {
+  for (auto& [id, e] : entries_) {
+    if (!e.started) {
+      continue;
+    }
+    if (e.conn != nullptr) {  // tunnels are ended before this; a detached session has no conn
+      e.done = total(e);
+      e.conn = nullptr;
+    }
+    // Detached sessions too: they end because the server does.
+    e.last_cause = auth::TerminateCause::kNasRequest;
+    send(e, auth::AcctStatus::kStop, now);
+  }
+  entries_.clear();
+}
+
 void RadiusSessions::send(const Entry& e, auth::AcctStatus status, Clock::time_point now) {
   if (!accounting_) {
     return;

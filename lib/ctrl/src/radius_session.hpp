@@ -64,6 +64,9 @@ class RadiusSessions {
   // Interim-Updates that are due; Stop for sessions that no longer exist in `sessions`.
   void on_tick(Clock::time_point now, session::SessionTable& sessions);
   [[nodiscard]] const std::string* acct_session_id(uint32_t session_id) const;
+  // Server shutdown: every session ends with the process, so every started accounting session
+  // gets its Stop now (queued on the pool; the loop runs until they are sent or time out).
+  void stop_all(Clock::time_point now);
 
  private:
   struct Entry {

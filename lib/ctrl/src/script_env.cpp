@@ -35,6 +35,11 @@ std::vector<std::string> script_environment(const ScriptEnv& env) {
   add("IP_REAL_LOCAL", env.ip_real_local);
   add("IP_LOCAL", env.ip_local);
   add("IP_REMOTE", env.ip_remote);
+  if (!env.ipv6_remote.empty()) {
+    add("IPV6_LOCAL", env.ipv6_local);
+    add("IPV6_REMOTE", env.ipv6_remote);
+    add("IPV6_PREFIX", env.ipv6_prefix);
+  }
   add("ID", std::to_string(env.id));
   add("USER_AGENT", env.user_agent);
   if (env.stats) {

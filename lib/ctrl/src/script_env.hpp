@@ -27,6 +27,11 @@ struct ScriptEnv {
   std::string ip_real_local;  // our address on that connection
   std::string ip_local;       // server side of the tunnel
   std::string ip_remote;      // leased address
+  // IPv6 inside the tunnel (ipv6_network set): server address, the client's address and its
+  // subnet as "addr/len". Empty = no IPv6, and the variables are left out (as ocserv does).
+  std::string ipv6_local;
+  std::string ipv6_remote;
+  std::string ipv6_prefix;
   std::string user_agent;
   uint32_t id = 0;  // session id (what ocmctl shows)
   std::optional<ScriptStats> stats;

@@ -276,6 +276,9 @@ void Server::Impl::stop() {
     // ocserv tells clients the server is going away; they then exit instead of retrying.
     conn->disconnect("server shutting down", SessionFate::kRemove);
   }
+  if (radius != nullptr) {
+    radius->stop_all(Clock::now());
+  }
   if (ops != nullptr) {
     ops->stop();
   }
@@ -311,8 +314,8 @@ Result<std::shared_ptr<const auth::OtpFile>> load_otp_file(const config::AuthCon
 }
 
 Result<auth::PasswdFile> load_passwd_file(const config::AuthConfig& auth) {
-  if (auth.uses_pam() || auth.uses_radius()) {
-    return auth::PasswdFile::parse("", auth.uses_pam() ? "pam" : "radius");
+  if (auth.uses_pam() || auth.uses_radius() || auth.uses_ldap()) {
+    return auth::PasswdFile::parse("", auth.uses_pam() ? "pam" : auth.uses_radius() ? "radius" : "ldap");
   }
   return auth::PasswdFile::load(auth.passwd_file);
 }
@@ -350,6 +353,10 @@ Result<std::unique_ptr<Server>> Server::create(std::shared_ptr<const config::Con
   }
   if (server->impl_->config->auth.uses_pam()) {
     OCM_INFO("passwords are checked by PAM service '%s'", server->impl_->config->auth.pam_service.c_str());
+  } else if (const auto& ldap = server->impl_->config->auth.ldap; server->impl_->config->auth.uses_ldap()) {
+    OCM_INFO("passwords are checked by LDAP server %s (%s%s)", ldap.uri.c_str(),
+             ldap.direct_bind() ? "bind as " : "search under ",
+             (ldap.direct_bind() ? ldap.bind_dn : ldap.base_dn).c_str());
   } else {
     OCM_INFO("loaded %zu user(s) from %s", server->impl_->passwd->size(), server->impl_->config->auth.passwd_file.c_str());
   }

@@ -6,37 +6,40 @@
 
 #include <array>
 #include <chrono>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include <map>
 
+#include "ban_table.hpp"
+#include "client_cert.hpp"
 #include "dtls_handshake.hpp"
+#include "handshake_histogram.hpp"
+#include "heap_trim.hpp"
+#include "ocm/auth/ldap.hpp"
 #include "ocm/auth/otp.hpp"
 #include "ocm/auth/pam.hpp"
 #include "ocm/auth/passwd.hpp"
-#include "ocm/config/user_config.hpp"
 #include "ocm/config/config.hpp"
+#include "ocm/config/user_config.hpp"
+#include "ocm/ctrl/server.hpp"
 #include "ocm/datapath/data_plane.hpp"
 #include "ocm/datapath/inner_packet.hpp"
-#include "ocm/ctrl/server.hpp"
 #include "ocm/proto/auth_xml.hpp"
+#include "ocm/proto/compression.hpp"
 #include "ocm/proto/cstp.hpp"
 #include "ocm/proto/http.hpp"
 #include "ocm/proto/tunnel_headers.hpp"
 #include "ocm/session/ip_pool.hpp"
 #include "ocm/session/ipv6_pool.hpp"
 #include "ocm/session/session_table.hpp"
-#include "ban_table.hpp"
-#include "client_cert.hpp"
-#include "handshake_histogram.hpp"
-#include "heap_trim.hpp"
 #include "radius_session.hpp"
 #include "tls.hpp"
 
@@ -71,13 +74,18 @@ struct ServerStats {
   uint64_t cstp_bytes_out = 0;
   uint64_t tunnels_closed = 0;
   uint64_t connect_script_refusals = 0;
+  uint64_t roaming_refusals = 0;            // cookies refused by deny_roaming
   uint64_t connections_refused_banned = 0;  // closed right after accept: address banned
   uint64_t ips_banned = 0;                  // times an address crossed max_ban_score
   uint64_t cstp_drop_rate_limited = 0;      // CSTP DATA over the session's rx limit
   uint64_t cstp_drop_not_in_routes = 0;     // CSTP DATA outside the routes (restrict-to-routes)
+  uint64_t cstp_drop_port_not_allowed = 0;  // CSTP DATA to a refused protocol/port (restrict-to-ports)
   uint64_t quota_disconnects = 0;           // tunnels ended by session.quota_bytes
   uint64_t session_timeouts = 0;            // tunnels ended by session.session_timeout
   uint64_t idle_timeouts = 0;               // tunnels ended by session.idle_timeout
+  uint64_t cstp_decompressed = 0;           // COMPRESSED frames from clients, decompressed
+  uint64_t cstp_compressed = 0;             // packets sent to clients as COMPRESSED frames
+  uint64_t cstp_decompress_failures = 0;    // malformed/oversized COMPRESSED frames (connection closed)
   HandshakeHistogram tls_handshake_latency;  // TCP accept -> TLS handshake done
 };
 
@@ -88,6 +96,8 @@ struct TunnelInfo {
   uint32_t mtu = 0;
   int64_t connected_at = 0;  // Unix seconds
   std::string dtls_cipher;   // set when DTLS is established
+  std::string cstp_compression;  // negotiated at CONNECT ("oc-lz4", "lzs"); empty = none
+  std::string dtls_compression;
   uint64_t cstp_rx_bytes = 0;
   uint64_t cstp_tx_bytes = 0;
 };
@@ -167,6 +177,19 @@ struct Server::Impl {
   HeapTrimmer heap_trimmer;
   // libuv hands this to every read: one loop thread, and each read is consumed before the next.
   std::array<char, 65536> read_buffer{};
+  // CSTP compression (protocol.md §6.6): the loop thread's codec memory (~45 KiB), made when the
+  // first tunnel negotiates it. The (de)compressed packet is written out before the next one.
+  struct CstpCodec {
+    proto::CompressScratch scratch;
+    std::array<uint8_t, proto::kCstpMaxPayload> buffer;
+  };
+  std::unique_ptr<CstpCodec> cstp_codec;
+  CstpCodec& codec() {
+    if (!cstp_codec) {
+      cstp_codec = std::make_unique<CstpCodec>();
+    }
+    return *cstp_codec;
+  }
 
   Impl(std::shared_ptr<const config::Config> cfg, datapath::DataPlane& plane);
 
@@ -193,9 +216,10 @@ struct Server::Impl {
 
 // What happens to the session when a tunnel connection ends.
 enum class SessionFate {
-  kKeep,    // detach: the cookie stays valid for cookie_timeout (TCP drop, DPD, temporary BYE)
-  kRemove,  // logout or admin action: cookie invalid at once
-  kHandOver // another connection takes the tunnel over; leave the session attached
+  kKeep,     // detach: the cookie stays valid for cookie_timeout (TCP drop, DPD, temporary BYE)
+  kRemove,   // admin action, session timeout, quota: cookie invalid at once
+  kLogout,   // the user's BYE: as kRemove, unless persistent_cookies keeps the cookie
+  kHandOver  // another connection takes the tunnel over; leave the session attached
 };
 
 class Connection {
@@ -209,7 +233,8 @@ class Connection {
   void on_read(ssize_t nread, const uv_buf_t* buf);
   void on_timer();
   void on_auth_done(bool ok);
-  void set_pam_groups(std::vector<std::string> groups) { pam_groups_ = std::move(groups); }
+  // Groups the password backend found (PAM's gid-filtered groups, LDAP's group search).
+  void set_backend_groups(std::vector<std::string> groups) { backend_groups_ = std::move(groups); }
 
   // TUN -> client: one IP packet as a CSTP DATA frame; drops when the socket is backed up.
   void send_data(std::span<const uint8_t> packet);
@@ -272,6 +297,10 @@ class Connection {
   bool over_same_client_limit(const session::Session& s);
   void feed_cstp(const uint8_t* data, size_t len);
   void handle_frame(const proto::CstpFrame& frame);
+  // A client's IP packet from a DATA frame or a decompressed COMPRESSED one.
+  void handle_data(std::span<const uint8_t> packet, Clock::time_point now);
+  // Chooses CSTP and DTLS compression for this CONNECT ([compression]) and tells the data plane.
+  Status negotiate_compression(const proto::TunnelRequest& request, proto::TunnelReply& reply);
   void send_frame(proto::CstpType type, std::span<const uint8_t> payload);
   void send_response(int status, std::string_view reason,
                      const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body,
@@ -282,6 +311,7 @@ class Connection {
   void flush();
   void arm_timer();
   void end_tunnel(SessionFate fate);
+  void set_rekey(proto::TunnelReply& reply) const;
   // Chooses the DTLS mode for this CONNECT and fills the reply's offer; false = no DTLS.
   bool prepare_dtls(const proto::TunnelRequest& request, proto::TunnelReply& reply, uint32_t& overhead);
   void send_dtls_flights();
@@ -313,7 +343,7 @@ class Connection {
   std::optional<std::string> cert_user_;
   std::vector<std::string> cert_groups_;
   // Groups the PAM methods found for the user (primary, then supplementary; pam_gid_min).
-  std::vector<std::string> pam_groups_;
+  std::vector<std::string> backend_groups_;
   bool auth_in_flight_ = false;
   // method = "radius": the Access-Accept of the last check and the Acct-Session-Id it was sent with.
   std::optional<auth::RadiusAuthOutcome> radius_accept_;
@@ -327,9 +357,11 @@ class Connection {
   datapath::Ipv6Subnet lease6_;  // the IPv6 subnet CSTP DATA may come from; empty = none
   proto::TunnelRequest pending_tunnel_;  // the CONNECT waiting for its script
   config::UserConfig user_config_;       // this tunnel's per-user/per-group settings
-  datapath::RouteRestriction restriction_;  // restrict-to-routes; the pipeline has its own copy
+  datapath::RouteRestriction restriction_;  // restrict-to-routes/-ports; the pipeline has its own copy
   uint64_t script_job_ = 0;
   std::vector<uint8_t> cstp_buffer_;
+  proto::Compression cstp_compression_ = proto::Compression::kNone;  // negotiated for CSTP
+  uint32_t compress_min_size_ = 0;                                   // packets up to this size go uncompressed
   Clock::time_point last_rx_{};
   Clock::time_point last_data_{};
   bool dpd_outstanding_ = false;
@@ -345,6 +377,7 @@ class Connection {
   datapath::Peer dtls_peer_{};
   Clock::time_point dtls_last_flight_{};
   Clock::time_point dtls_done_at_{};  // when this attempt's keys went to the data plane
+  uint64_t dtls_activated_ns_ = 0;    // the same instant on the data plane's clock (now_ns)
   bool dtls_dpd_outstanding_ = false;
   bool dtls_installed_ = false;  // keys of the current attempt are in the data plane
 

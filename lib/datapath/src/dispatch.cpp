@@ -1,3 +1,7 @@
+#include <algorithm>
+#include <cstring>
+#include <span>
+
 #include "ocm/datapath/burst.hpp"
 #include "ocm/datapath/stages.hpp"
 
@@ -11,6 +15,22 @@ constexpr uint8_t kTypeDpdResp = 0x04;
 constexpr uint8_t kTypeDisconnect = 0x05;
 constexpr uint8_t kTypeKeepalive = 0x07;
 constexpr uint8_t kTypeCompressed = 0x08;
+
+// A 0x08 record of a session that negotiated DTLS compression: its payload decompressed and
+// copied back where a DATA record's IP packet would start (after the type byte). The result is
+// bounded by what the buffer can hold from there and by kMaxCompressedPacket, so a
+// decompression bomb stops at that size and is dropped. kNone on success.
+DropReason decompress_in_place(Ctx& ctx, PktBuf* p, proto::Compression algorithm) noexcept {
+  p->adj(1);
+  const uint32_t room = std::min<uint32_t>(p->len() + p->tailroom(), kMaxCompressedPacket);
+  size_t n = proto::decompress_packet(algorithm, p->bytes(), std::span<uint8_t>(ctx.codec_out.get(), room));
+  if (n == 0) {
+    return DropReason::kDecompressFailed;
+  }
+  std::memcpy(p->data(), ctx.codec_out.get(), n);
+  p->set_window(p->headroom(), static_cast<uint32_t>(n));
+  return DropReason::kNone;
+}
 
 }  // namespace
 
@@ -53,10 +73,26 @@ uint16_t dispatch_payload(Ctx& ctx, PktBuf* pkts[], uint16_t n) noexcept {
         }
         break;
       }
-      case kTypeCompressed:
-        // We never advertise X-DTLS-Content-Encoding, so a compliant client never sends this.
-        part.drop(ctx, p, DropReason::kCompressedUnsupported);
+      case kTypeCompressed: {
+        // Only with X-DTLS-Content-Encoding in our reply (openconnect treats it as fatal the
+        // other way round, protocol.md §8.10; we drop and count).
+        const proto::Compression algorithm = ctx.sessions.valid_slot(p->meta.slot)
+                                                 ? ctx.sessions.at(p->meta.slot).compression
+                                                 : proto::Compression::kNone;
+        if (algorithm == proto::Compression::kNone) {
+          part.drop(ctx, p, DropReason::kCompressedUnsupported);
+          break;
+        }
+        if (DropReason r = decompress_in_place(ctx, p, algorithm); r != DropReason::kNone) {
+          part.drop(ctx, p, r);
+          break;
+        }
+        // From here exactly a DATA record: validate_inner checks the IP packet.
+        ctx.counters.event(Event::kDecompressed);
+        p->meta.kind = PktKind::kTunIp;
+        part.keep(p);
         break;
+      }
       default:
         part.drop(ctx, p, DropReason::kUnknownType);
         break;

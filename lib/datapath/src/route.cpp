@@ -1,9 +1,33 @@
+#include <cstring>
+#include <span>
+
 #include "ocm/datapath/burst.hpp"
 #include "ocm/datapath/stages.hpp"
 
 namespace ocm::datapath {
 namespace {
 constexpr uint8_t kTypeData = 0x00;
+constexpr uint8_t kTypeCompressed = 0x08;
+
+// Replaces the IP packet in `p` by its compressed form and returns 0x08, or leaves it alone and
+// returns 0x00 when compression is off for the session, the packet is small (min size: latency
+// matters more there) or too large for the codecs, or the result would not be smaller.
+uint8_t maybe_compress(Ctx& ctx, const DtlsSession& s, PktBuf* p) noexcept {
+  if (s.compression == proto::Compression::kNone || p->len() <= s.compress_min_size ||
+      p->len() > kMaxCompressedPacket) {
+    return kTypeData;
+  }
+  size_t n = proto::compress_packet(s.compression, p->bytes(), std::span<uint8_t>(ctx.codec_out.get(), p->len()),
+                                    *ctx.compress_scratch);
+  if (n == 0) {
+    return kTypeData;
+  }
+  std::memcpy(p->data(), ctx.codec_out.get(), n);
+  p->set_window(p->headroom(), static_cast<uint32_t>(n));
+  ctx.counters.event(Event::kCompressed);
+  return kTypeCompressed;
+}
+
 }  // namespace
 
 uint16_t route_tun(Ctx& ctx, PktBuf* pkts[], uint16_t n) noexcept {
@@ -44,12 +68,14 @@ uint16_t route_tun(Ctx& ctx, PktBuf* pkts[], uint16_t n) noexcept {
       }
       continue;
     }
+    // Compressing keeps the packet's start, so the headroom for the type byte is unchanged.
+    const uint8_t type_byte = maybe_compress(ctx, s, p);
     uint8_t* type = p->prepend(1);
     if (type == nullptr) {
       part.drop(ctx, p, DropReason::kTooBig);
       continue;
     }
-    *type = kTypeData;
+    *type = type_byte;
     p->meta.kind = PktKind::kDtlsPayload;
     part.keep(p);
   }

@@ -263,6 +263,23 @@ Status SessionTable::set_rate_limit(uint32_t slot, uint64_t rx_bytes_per_second,
   return {};
 }
 
+Status SessionTable::set_compression(uint32_t slot, proto::Compression algorithm, uint16_t min_size) {
+  if (!valid_slot(slot)) {
+    return slot_error("set_compression: no such slot", slot);
+  }
+  DtlsSession& s = slots_[slot];
+  if (s.state == SessionState::kFree) {
+    return slot_error("set_compression: slot is free", slot);
+  }
+  if (algorithm != proto::Compression::kNone && algorithm != proto::Compression::kLz4 &&
+      algorithm != proto::Compression::kLzs) {
+    return slot_error("set_compression: unknown algorithm", slot);
+  }
+  s.compression = algorithm;
+  s.compress_min_size = min_size;
+  return {};
+}
+
 Status SessionTable::set_restriction(uint32_t slot, const RouteRestriction& restriction) {
   if (!valid_slot(slot)) {
     return slot_error("set_restriction: no such slot", slot);
@@ -272,6 +289,9 @@ Status SessionTable::set_restriction(uint32_t slot, const RouteRestriction& rest
   }
   if (restriction.count > kMaxRestrictedRoutes) {
     return slot_error("set_restriction: too many routes", slot);
+  }
+  if (restriction.port_count > kMaxPortRules) {
+    return slot_error("set_restriction: too many port rules", slot);
   }
   restrictions_[slot] = restriction;
   return {};

@@ -40,11 +40,19 @@ uint16_t validate_inner(Ctx& ctx, PktBuf* pkts[], uint16_t n) noexcept {
     InnerVerdict v = check_inner(p->bytes(), ctx.sessions.at(slot).lease, ctx.sessions.lease6(slot));
     if (v != InnerVerdict::kOk) {
       part.drop(ctx, p, drop_reason_for(v));
-    } else if (!ctx.sessions.restriction(slot).allows(p->bytes())) {
-      // restrict-to-routes: only after the header checks, which guarantee the bytes it reads.
-      part.drop(ctx, p, DropReason::kNotInRoutes);
-    } else {
-      part.keep(p);
+      continue;
+    }
+    // restrict-to-routes/-ports: only after the header checks, which guarantee the bytes it reads.
+    switch (ctx.sessions.restriction(slot).check(p->bytes())) {
+      case RestrictVerdict::kAllowed:
+        part.keep(p);
+        break;
+      case RestrictVerdict::kNotInRoutes:
+        part.drop(ctx, p, DropReason::kNotInRoutes);
+        break;
+      case RestrictVerdict::kPortNotAllowed:
+        part.drop(ctx, p, DropReason::kPortNotAllowed);
+        break;
     }
   }
   return part.finish();

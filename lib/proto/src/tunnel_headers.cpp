@@ -145,6 +145,12 @@ TunnelRequest parse_tunnel_request(const HttpRequest& request) {
   if (auto value = request.header("X-DTLS12-CipherSuite")) {
     out.dtls12_ciphersuites.assign(*value);
   }
+  if (auto value = request.header("X-CSTP-Accept-Encoding")) {
+    out.cstp_accept_encoding.assign(*value);
+  }
+  if (auto value = request.header("X-DTLS-Accept-Encoding")) {
+    out.dtls_accept_encoding.assign(*value);
+  }
   return out;
 }
 
@@ -214,9 +220,18 @@ std::string tunnel_reply(const TunnelReply& reply) {
     add_header(out, "X-CSTP-Idle-Timeout", "none");
   }
   add_header(out, "X-CSTP-Smartcard-Removal-Disconnect", "true");
-  // No rekeying yet: "none" tells the client not to expect or start one.
-  add_header(out, "X-CSTP-Rekey-Method", "none");
-  add_header(out, "X-CSTP-Session-Timeout", "none");
+  if (reply.rekey_seconds > 0) {
+    add_header(out, "X-CSTP-Rekey-Time", reply.rekey_seconds);
+    add_header(out, "X-CSTP-Rekey-Method", reply.rekey_method);
+  } else {
+    add_header(out, "X-CSTP-Rekey-Method", "none");
+  }
+  if (reply.session_timeout_seconds > 0) {
+    add_header(out, "X-CSTP-Session-Timeout", reply.session_timeout_seconds);
+    add_header(out, "X-CSTP-Session-Timeout-Remaining", reply.session_timeout_remaining_seconds);
+  } else {
+    add_header(out, "X-CSTP-Session-Timeout", "none");
+  }
   add_header(out, "X-CSTP-Disconnected-Timeout", "none");
   add_header(out, "X-CSTP-Keep", "true");
   add_header(out, "X-CSTP-TCP-Keepalive", "true");
@@ -228,6 +243,9 @@ std::string tunnel_reply(const TunnelReply& reply) {
       add_header(out, "X-DTLS-DPD", reply.dpd_seconds);
     }
     add_header(out, "X-DTLS-Port", d.port);
+    if (reply.rekey_seconds > 0) {
+      add_header(out, "X-DTLS-Rekey-Time", reply.rekey_seconds + 10);
+    }
     add_header(out, "X-DTLS-Keepalive", reply.keepalive_seconds);
     if (d.psk) {
       add_header(out, "X-DTLS-App-ID", d.id_hex);
@@ -237,9 +255,16 @@ std::string tunnel_reply(const TunnelReply& reply) {
       add_header(out, d.suite_from_dtls12 ? "X-DTLS12-CipherSuite" : "X-DTLS-CipherSuite", d.suite);
       add_header(out, "X-DTLS-MTU", reply.mtu);
     }
+    // openconnect aborts on a name it does not know (protocol.md §8.6): only ours, only when chosen.
+    if (d.compression != Compression::kNone) {
+      add_header(out, "X-DTLS-Content-Encoding", compression_name(d.compression));
+    }
   }
   add_header(out, "X-CSTP-Base-MTU", reply.base_mtu);
   add_header(out, "X-CSTP-MTU", reply.mtu);
+  if (reply.cstp_compression != Compression::kNone) {
+    add_header(out, "X-CSTP-Content-Encoding", compression_name(reply.cstp_compression));
+  }
   if (!reply.banner.empty()) {
     add_header(out, "X-CSTP-Banner", reply.banner);
   }

@@ -130,6 +130,13 @@ void SessionTable::detach(Session& s, Clock::time_point now) {
   s.expires = now + cookie_timeout_;
 }
 
+void SessionTable::detach_after_logout(Session& s, Clock::time_point now) {
+  detach(s, now);
+  // ocserv keeps a logged-out persistent cookie 15 s at least, so that a client's own
+  // reconnect racing its BYE is not refused.
+  s.expires = std::max(s.created + cookie_timeout_, now + std::chrono::seconds(15));
+}
+
 void SessionTable::remove(uint32_t id) {
   Session* s = find_id(id);
   if (s == nullptr) {

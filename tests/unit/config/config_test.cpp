@@ -97,6 +97,10 @@ void expect_same(const Config& got, const Config& want) {
   EXPECT_EQ(got.session.keepalive.count(), want.session.keepalive.count());
   EXPECT_EQ(got.session.idle_timeout.count(), want.session.idle_timeout.count());
   EXPECT_EQ(got.session.predictable_ips, want.session.predictable_ips);
+  EXPECT_EQ(got.session.rekey_time.count(), want.session.rekey_time.count());
+  EXPECT_EQ(got.session.rekey_method, want.session.rekey_method);
+  EXPECT_EQ(got.session.persistent_cookies, want.session.persistent_cookies);
+  EXPECT_EQ(got.session.deny_roaming, want.session.deny_roaming);
   EXPECT_EQ(got.datapath.driver, want.datapath.driver);
   EXPECT_EQ(got.session.connect_script, want.session.connect_script);
   EXPECT_EQ(got.session.disconnect_script, want.session.disconnect_script);
@@ -171,6 +175,10 @@ predictable_ips = false
 connect_script = "/usr/local/bin/on-connect"
 disconnect_script = "/usr/local/bin/on-disconnect"
 script_timeout = 5
+rekey_time = 3600
+rekey_method = "new-tunnel"
+persistent_cookies = true
+deny_roaming = true
 
 [datapath]
 driver = "socket"
@@ -240,6 +248,10 @@ TEST(ConfigParse, FullConfigSetsEveryField) {
   want.session.connect_script = "/usr/local/bin/on-connect";
   want.session.disconnect_script = "/usr/local/bin/on-disconnect";
   want.session.script_timeout = Seconds{5};
+  want.session.rekey_time = Seconds{3600};
+  want.session.rekey_method = RekeyMethod::kNewTunnel;
+  want.session.persistent_cookies = true;
+  want.session.deny_roaming = true;
   want.monitoring.log_level = log::Level::kDebug;
   want.monitoring.control_socket = "/tmp/ocm.sock";
   want.monitoring.enable_prometheus = true;
@@ -347,6 +359,51 @@ INSTANTIATE_TEST_SUITE_P(
                     EXPECT_EQ(r.retries, 0u);
                     EXPECT_TRUE(r.accounting);
                     EXPECT_EQ(r.acct_interim_interval_s, 30u);
+                  }},
+        // [auth.ldap]: direct bind with defaults; search then bind with a service account and groups.
+        ValueCase{"AuthLdapDirectBindMinimal",
+                  "[auth]\nmethod = \"ldap\"\n[auth.ldap]\nuri = \"ldap://127.0.0.1:389\"\n"
+                  "bind_dn = \"uid=%u,ou=people,dc=example,dc=org\"",
+                  [](const Config& c) {
+                    EXPECT_TRUE(c.auth.uses_ldap());
+                    EXPECT_TRUE(c.auth.uses_password());
+                    EXPECT_FALSE(c.auth.uses_passwd_file());
+                    const auto& l = c.auth.ldap;
+                    EXPECT_EQ(l.uri, "ldap://127.0.0.1:389");
+                    EXPECT_TRUE(l.direct_bind());
+                    EXPECT_EQ(l.user_filter, "(uid=%u)");
+                    EXPECT_EQ(l.group_filter, "(|(member=%d)(memberUid=%u))");
+                    EXPECT_EQ(l.group_attribute, "cn");
+                    EXPECT_TRUE(l.group_base_dn.empty());
+                    EXPECT_FALSE(l.start_tls);
+                    EXPECT_EQ(l.timeout_s, 5u);
+                  }},
+        ValueCase{"AuthLdapSearchThenBind",
+                  "[auth]\nmethod = \"ldap\"\n[auth.ldap]\nuri = \"ldap://a.example ldap://b.example:3389\"\n"
+                  "base_dn = \"ou=people,dc=example,dc=org\"\nuser_filter = \"(&(objectClass=person)(mail=%u))\"\n"
+                  "search_bind_dn = \"cn=svc,dc=example,dc=org\"\nsearch_bind_password_file = \"/etc/ldap.pw\"\n"
+                  "group_base_dn = \"ou=groups,dc=example,dc=org\"\ngroup_filter = \"(member=%d)\"\n"
+                  "group_attribute = \"ou\"\nstart_tls = true\nca_file = \"/etc/ldap-ca.pem\"\ntimeout = 60",
+                  [](const Config& c) {
+                    const auto& l = c.auth.ldap;
+                    EXPECT_FALSE(l.direct_bind());
+                    EXPECT_EQ(l.base_dn, "ou=people,dc=example,dc=org");
+                    EXPECT_EQ(l.user_filter, "(&(objectClass=person)(mail=%u))");
+                    EXPECT_EQ(l.search_bind_dn, "cn=svc,dc=example,dc=org");
+                    EXPECT_EQ(l.search_bind_password_file, "/etc/ldap.pw");
+                    EXPECT_EQ(l.group_base_dn, "ou=groups,dc=example,dc=org");
+                    EXPECT_EQ(l.group_filter, "(member=%d)");
+                    EXPECT_EQ(l.group_attribute, "ou");
+                    EXPECT_TRUE(l.start_tls);
+                    EXPECT_EQ(l.ca_file, "/etc/ldap-ca.pem");
+                    EXPECT_EQ(l.timeout_s, 60u);
+                  }},
+        ValueCase{"AuthLdapsAnonymousSearch",
+                  "[auth]\nmethod = \"ldap\"\n[auth.ldap]\nuri = \"ldaps://ldap.example\"\nbase_dn = \"dc=x\"\n"
+                  "ca_file = \"/etc/ca.pem\"",
+                  [](const Config& c) {
+                    EXPECT_TRUE(c.auth.ldap.search_bind_dn.empty());
+                    EXPECT_EQ(c.auth.ldap.ca_file, "/etc/ca.pem");
                   }},
         ValueCase{"AuthRadiusConfigFileAndAcctServers",
                   "[auth]\nmethod = \"radius\"\n[auth.radius]\nconfig = \"/etc/radcli/radiusclient.conf\"",
@@ -473,6 +530,20 @@ INSTANTIATE_TEST_SUITE_P(
                     EXPECT_EQ(*c.network.ipv6_network, *parse_ipv6_prefix("fd00:1::/64"));
                     EXPECT_EQ(c.network.ipv6_subnet_prefix, 128);
                   }},
+        ValueCase{"RestrictToPorts", "[network]\nrestrict_to_ports = \"tcp(443), udp(53), icmp()\"",
+                  [](const Config& c) {
+                    ASSERT_TRUE(c.network.restrict_to_ports);
+                    EXPECT_FALSE(c.network.restrict_to_ports->negate);
+                    EXPECT_EQ(c.network.restrict_to_ports->rules, (std::vector<PortRule>{{6, 443}, {17, 53}, {1, 0}}));
+                  }},
+        ValueCase{"RestrictToPortsNegated", "[network]\nrestrict_to_ports = \"!(tcp(25), tcp(445))\"",
+                  [](const Config& c) {
+                    ASSERT_TRUE(c.network.restrict_to_ports);
+                    EXPECT_TRUE(c.network.restrict_to_ports->negate);
+                    EXPECT_EQ(c.network.restrict_to_ports->rules.size(), 2u);
+                  }},
+        ValueCase{"RestrictToPortsEmptyMeansNone", "[network]\nrestrict_to_ports = \"\"",
+                  [](const Config& c) { EXPECT_FALSE(c.network.restrict_to_ports); }},
         ValueCase{"Ipv6EmptyMeansNone", "[network]\nipv6_network = \"\"",
                   [](const Config& c) { EXPECT_FALSE(c.network.ipv6_network); }},
         ValueCase{"Ipv6RoutesAndDnsSplitByFamily",
@@ -509,6 +580,30 @@ INSTANTIATE_TEST_SUITE_P(
         ValueCase{"InlineTable", "network = { mtu = 1280 }", [](const Config& c) { EXPECT_EQ(c.network.mtu, 1280u); }},
         ValueCase{"LongestDeviceName", "[network]\ndevice = \"abcdefghijklmno\"",
                   [](const Config& c) { EXPECT_EQ(c.network.device, "abcdefghijklmno"); }},
+        // [compression]: off by default; both algorithms, LZ4 first; ocserv's 256-byte limit.
+        ValueCase{"CompressionDefaults", "[compression]",
+                  [](const Config& c) {
+                    EXPECT_FALSE(c.compression.enabled);
+                    EXPECT_EQ(c.compression.algorithms, (std::vector<CompressionAlgorithm>{
+                                                            CompressionAlgorithm::kLz4, CompressionAlgorithm::kLzs}));
+                    EXPECT_EQ(c.compression.min_size, 256u);
+                  }},
+        ValueCase{"CompressionLzsFirstMinSizeFloor",
+                  "[compression]\nenabled = true\nalgorithms = [\"lzs\", \"oc-lz4\"]\nmin_size = 64",
+                  [](const Config& c) {
+                    EXPECT_TRUE(c.compression.enabled);
+                    EXPECT_EQ(c.compression.algorithms, (std::vector<CompressionAlgorithm>{
+                                                            CompressionAlgorithm::kLzs, CompressionAlgorithm::kLz4}));
+                    EXPECT_EQ(c.compression.min_size, 64u);
+                  }},
+        ValueCase{"CompressionOneAlgorithm", "[compression]\nenabled = true\nalgorithms = [\"lzs\"]\nmin_size = 16384",
+                  [](const Config& c) {
+                    EXPECT_EQ(c.compression.algorithms,
+                              (std::vector<CompressionAlgorithm>{CompressionAlgorithm::kLzs}));
+                    EXPECT_EQ(c.compression.min_size, 16384u);
+                  }},
+        ValueCase{"CompressionDisabledEmptyList", "[compression]\nalgorithms = []",
+                  [](const Config& c) { EXPECT_TRUE(c.compression.algorithms.empty()); }},
         ValueCase{"LargeLimits", "[session]\nmax_clients = 4294967295",
                   [](const Config& c) { EXPECT_EQ(c.session.max_clients, 4294967295u); }}),
     CaseName{});
@@ -541,12 +636,23 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         // Limits and bans.
         // [auth]
+        // [network] restrict_to_ports
+        ErrorCase{"RestrictToPortsTypo", "[network]\nmtu = 1400\nrestrict_to_ports = \"tpc(443)\"\n",
+                  "network.restrict_to_ports", 3, "unknown protocol 'tpc'"},
+        ErrorCase{"RestrictToPortsRange", "[network]\nrestrict_to_ports = \"udp(70000)\"\n",
+                  "network.restrict_to_ports", 2, "port 70000 out of range"},
+        ErrorCase{"RestrictToPortsUnclosed", "[network]\nrestrict_to_ports = \"!(tcp(25)\"\n",
+                  "network.restrict_to_ports", 2, "missing ')'"},
+        ErrorCase{"RestrictToPortsBlank", "[network]\nrestrict_to_ports = \"  \"\n", "network.restrict_to_ports", 2,
+                  "empty list"},
+        ErrorCase{"RestrictToPortsNotAString", "[network]\nrestrict_to_ports = [\"tcp(443)\"]\n",
+                  "network.restrict_to_ports", 2, "expected a string"},
         ErrorCase{"RadiusWithoutServers", "[auth]\nmethod = \"radius\"\n", "auth.radius.servers", 2,
                   "is required with method = \"radius\""},
         ErrorCase{"RadiusAccountingWithoutServers", "[auth.radius]\naccounting = true\n", "auth.radius.servers", 2,
                   "is required"},
-        ErrorCase{"RadiusServersWithoutSecret", "[auth.radius]\nservers = [\"10.0.0.1\"]\n", "auth.radius.secret",
-                  2, "is required with servers"},
+        ErrorCase{"RadiusServersWithoutSecret", "[auth.radius]\nservers = [\"10.0.0.1\"]\n", "auth.radius.secret", 2,
+                  "is required with servers"},
         ErrorCase{"RadiusBadPort", "[auth.radius]\nservers = [\"10.0.0.1:0\"]\nsecret = \"x\"\n",
                   "auth.radius.servers[0]", 2, "port 1..65535"},
         ErrorCase{"RadiusPortNotNumber", "[auth.radius]\nservers = [\"10.0.0.1:radius\"]\nsecret = \"x\"\n",
@@ -561,6 +667,57 @@ INSTANTIATE_TEST_SUITE_P(
                   "auth.radius.acct_interim_interval", 3, "needs accounting = true"},
         ErrorCase{"RadiusTimeoutTooLong", "[auth.radius]\nconfig = \"/etc/r.conf\"\ntimeout = 61\n",
                   "auth.radius.timeout", 3, "must be between 1 and 60"},
+        ErrorCase{"LdapWithoutSection", "[auth]\nmethod = \"ldap\"\n", "auth.ldap.uri", 2,
+                  "is required with method = \"ldap\""},
+        ErrorCase{"LdapNeitherMode", "[auth]\nmethod = \"ldap\"\n[auth.ldap]\nuri = \"ldap://127.0.0.1\"\n",
+                  "auth.ldap.bind_dn", 2, "one of bind_dn (direct bind) or base_dn (search then bind) is required"},
+        ErrorCase{"LdapBothModes",
+                  "[auth]\nmethod = \"ldap\"\n[auth.ldap]\nuri = \"ldap://127.0.0.1\"\n"
+                  "bind_dn = \"uid=%u,dc=x\"\nbase_dn = \"dc=x\"\n",
+                  "auth.ldap.bind_dn", 5, "excludes base_dn"},
+        ErrorCase{"LdapBadScheme",
+                  "[auth]\nmethod = \"ldap\"\n[auth.ldap]\n"
+                  "uri = \"http://127.0.0.1\"\nbind_dn = \"uid=%u\"\n",
+                  "auth.ldap.uri", 4, "must be ldap://, ldaps:// or ldapi:// URIs, got 'http://127.0.0.1'"},
+        ErrorCase{"LdapSecondUriBadScheme",
+                  "[auth]\nmethod = \"ldap\"\n[auth.ldap]\n"
+                  "uri = \"ldap://a ldp://b\"\nbind_dn = \"uid=%u\"\n",
+                  "auth.ldap.uri", 4, "got 'ldp://b'"},
+        ErrorCase{"LdapBindDnWithoutUser",
+                  "[auth]\nmethod = \"ldap\"\n[auth.ldap]\nuri = \"ldap://127.0.0.1\"\n"
+                  "bind_dn = \"cn=admin,dc=x\"\n",
+                  "auth.ldap.bind_dn", 5, "must contain %u"},
+        ErrorCase{"LdapServiceDnWithoutPassword",
+                  "[auth]\nmethod = \"ldap\"\n[auth.ldap]\nuri = \"ldap://127.0.0.1\"\n"
+                  "base_dn = \"dc=x\"\nsearch_bind_dn = \"cn=svc\"\n",
+                  "auth.ldap.search_bind_password", 6, "is required with search_bind_dn"},
+        ErrorCase{"LdapServicePasswordWithoutDn",
+                  "[auth]\nmethod = \"ldap\"\n[auth.ldap]\nuri = \"ldap://127.0.0.1\"\n"
+                  "base_dn = \"dc=x\"\nsearch_bind_password = \"pw\"\n",
+                  "auth.ldap.search_bind_dn", 6, "is required with a search bind password"},
+        ErrorCase{"LdapBothServicePasswords",
+                  "[auth]\nmethod = \"ldap\"\n[auth.ldap]\nuri = \"ldap://127.0.0.1\"\n"
+                  "base_dn = \"dc=x\"\nsearch_bind_dn = \"cn=svc\"\nsearch_bind_password = \"pw\"\n"
+                  "search_bind_password_file = \"/pw\"\n",
+                  "auth.ldap.search_bind_password", 7, "excludes search_bind_password_file"},
+        ErrorCase{"LdapServiceAccountWithDirectBind",
+                  "[auth]\nmethod = \"ldap\"\n[auth.ldap]\nuri = \"ldap://127.0.0.1\"\n"
+                  "bind_dn = \"uid=%u\"\nsearch_bind_dn = \"cn=svc\"\n",
+                  "auth.ldap.search_bind_dn", 6, "needs base_dn"},
+        ErrorCase{"LdapStartTlsOnLdaps",
+                  "[auth]\nmethod = \"ldap\"\n[auth.ldap]\n"
+                  "uri = \"ldaps://h\"\nbind_dn = \"uid=%u\"\nstart_tls = true\n",
+                  "auth.ldap.start_tls", 6, "ldaps:// is TLS already"},
+        ErrorCase{"LdapCaFileWithoutTls",
+                  "[auth]\nmethod = \"ldap\"\n[auth.ldap]\nuri = \"ldap://127.0.0.1\"\n"
+                  "bind_dn = \"uid=%u\"\nca_file = \"/ca.pem\"\n",
+                  "auth.ldap.ca_file", 6, "needs an ldaps:// uri or start_tls = true"},
+        ErrorCase{"LdapTimeoutZero",
+                  "[auth]\nmethod = \"ldap\"\n[auth.ldap]\nuri = \"ldap://127.0.0.1\"\n"
+                  "bind_dn = \"uid=%u\"\ntimeout = 0\n",
+                  "auth.ldap.timeout", 6, "must be between 1 and 60"},
+        ErrorCase{"LdapSectionWithoutMethod", "[auth]\nmethod = \"plain\"\n[auth.ldap]\nuri = \"ldap://h\"\n",
+                  "auth.ldap", 4, "[auth.ldap] needs method = \"ldap\""},
         ErrorCase{"RadiusUnknownKey", "[auth.radius]\nserver = \"10.0.0.1\"\n", "auth.radius.server", 2,
                   "unknown key 'server' in [auth.radius]"},
         ErrorCase{"AuthUnknownMethod", "[auth]\nmethod = \"cert\"\n", "auth.method", 2,
@@ -604,8 +761,8 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"SessionTimeoutNegative", "[session]\nsession_timeout = -5\n", "session.session_timeout", 2,
                   "must be between 0 and"},
         ErrorCase{"BanTimeZero", "[security]\nban_time = 0\n", "security.ban_time", 2, "must be between 1 and"},
-        ErrorCase{"BanResetTimeZero", "[security]\nmax_ban_score = 80\nban_reset_time = 0\n",
-                  "security.ban_reset_time", 3, "must be between 1 and"},
+        ErrorCase{"BanResetTimeZero", "[security]\nmax_ban_score = 80\nban_reset_time = 0\n", "security.ban_reset_time",
+                  3, "must be between 1 and"},
         ErrorCase{"BanPointsNegative", "[security]\nban_points_wrong_password = -10\n",
                   "security.ban_points_wrong_password", 2, "must be at least 0, got -10"},
         ErrorCase{"BanExemptNotPrefix", "[security]\nban_exempt = [\"127.0.0.0/8\", \"localhost\"]\n",
@@ -655,6 +812,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "must be between 1 and"},
         ErrorCase{"TimeoutAbsurd", "[server]\nauth_timeout = 99999999999\n", "server.auth_timeout", 2,
                   "must be between 1 and 31536000"},
+        ErrorCase{"RekeyMethodUnknown", "[session]\nrekey_method = \"renegotiate\"\n", "session.rekey_method", 2,
+                  "renegotiate"},
+        ErrorCase{"RekeyTimeNegative", "[session]\nrekey_time = -5\n", "session.rekey_time", 2,
+                  "must be between 0 and"},
         ErrorCase{"IdleTimeoutNegative", "[session]\nidle_timeout = -1\n", "session.idle_timeout", 2,
                   "must be between 0 and"},
         ErrorCase{"MaxClientsNegative", "[session]\nmax_clients = -1\n", "session.max_clients", 2,
@@ -750,9 +911,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "expected an address with its prefix length like 203.0.113.1/24, got '10.9.0.1'"},
         ErrorCase{"DpdkAddressIsNetwork", "[datapath.dpdk]\naddress = \"10.9.0.0/24\"\n", "datapath.dpdk.address", 2,
                   "is the network or broadcast address"},
-        ErrorCase{"DpdkGatewayOffLink",
-                  "[datapath.dpdk]\naddress = \"10.9.0.1/24\"\ngateway = \"10.8.0.1\"\n", "datapath.dpdk.gateway", 3,
-                  "10.8.0.1 is not another host on the port's link 10.9.0.0/24"},
+        ErrorCase{"DpdkGatewayOffLink", "[datapath.dpdk]\naddress = \"10.9.0.1/24\"\ngateway = \"10.8.0.1\"\n",
+                  "datapath.dpdk.gateway", 3, "10.8.0.1 is not another host on the port's link 10.9.0.0/24"},
         ErrorCase{"DpdkEalArgNotString", "[datapath.dpdk]\neal_args = [\"-l\", 1]\n", "datapath.dpdk.eal_args[1]", 2,
                   "expected a string, got an integer"},
         ErrorCase{"DpdkFewMbufs", "[datapath.dpdk]\nmbufs = 10\n", "datapath.dpdk.mbufs", 2,
@@ -773,27 +933,52 @@ INSTANTIATE_TEST_SUITE_P(
                   "'verbose' is not one of 'error', 'warning', 'info', 'debug'"},
         ErrorCase{"RelativeConnectScript", "[session]\nconnect_script = \"on-connect.sh\"\n", "session.connect_script",
                   2, "must be an absolute path"},
-        ErrorCase{"RelativeControlSocket", "[monitoring]\ncontrol_socket = \"ocm.sock\"\n",
-                  "monitoring.control_socket", 2, "must be an absolute path"},
-        ErrorCase{"LongControlSocket", "[monitoring]\ncontrol_socket = \"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\n",
+        ErrorCase{"RelativeControlSocket", "[monitoring]\ncontrol_socket = \"ocm.sock\"\n", "monitoring.control_socket",
+                  2, "must be an absolute path"},
+        ErrorCase{"LongControlSocket",
+                  "[monitoring]\ncontrol_socket = "
+                  "\"/"
+                  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                  "aaaaaaaaaaaaaaaaaaaa\"\n",
                   "monitoring.control_socket", 2, "longer than 107 bytes"},
         ErrorCase{"BadStatsBind", "[monitoring]\nstats_bind = \"localhost\"\n", "monitoring.stats_bind", 2,
                   "expected an IPv4 address"},
         ErrorCase{"StatsPortZero", "[monitoring]\nstats_port = 0\n", "monitoring.stats_port", 2,
                   "must be between 1 and 65535"},
-        ErrorCase{"PrometheusNotBool", "[monitoring]\nenable_prometheus = \"yes\"\n", "monitoring.enable_prometheus",
-                  2, "expected a boolean"},
+        ErrorCase{"PrometheusNotBool", "[monitoring]\nenable_prometheus = \"yes\"\n", "monitoring.enable_prometheus", 2,
+                  "expected a boolean"},
         ErrorCase{"BadTlsVersion", "[crypto]\nmin_tls_version = \"1.1\"\n", "crypto.min_tls_version", 2,
                   "'1.1' is not one of '1.2', '1.3'"},
         ErrorCase{"TlsVersionAsFloat", "[crypto]\nmin_tls_version = 1.2\n", "crypto.min_tls_version", 2,
                   "expected a string, got a float"},
-        ErrorCase{"BadAuthMethod", "[auth]\nmethod = \"ldap\"\n", "auth.method", 2, "'ldap' is not one of 'plain'"},
+        ErrorCase{"BadAuthMethod", "[auth]\nmethod = \"kerberos\"\n", "auth.method", 2,
+                  "'kerberos' is not one of 'plain'"},
         ErrorCase{"PamServiceIsAPath", "[auth]\nmethod = \"pam\"\npam_service = \"../shadow\"\n", "auth.pam_service", 3,
                   "must be a service name in /etc/pam.d, not a path"},
         ErrorCase{"PamServiceEmpty", "[auth]\npam_service = \"\"\n", "auth.pam_service", 2, "must not be empty"},
         ErrorCase{"PamGidMinNegative", "[auth]\npam_gid_min = -1\n", "auth.pam_gid_min", 2, ""},
         ErrorCase{"PamCertWithoutCa", "[auth]\nmethod = \"pam+certificate\"\n", "auth.ca_file", 2, "is required"},
         // TOML syntax: no key, but the line of the problem.
+        // [compression]
+        ErrorCase{"CompressionUnknownAlgorithm",
+                  "[compression]\nenabled = true\nalgorithms = [\"oc-lz4\",\n  \"deflate\"]\n",
+                  "compression.algorithms[1]", 4, "'deflate' is not one of 'oc-lz4', 'lzs'"},
+        ErrorCase{"CompressionAlgorithmTwice", "[compression]\nalgorithms = [\"lzs\", \"lzs\"]\n",
+                  "compression.algorithms[1]", 2, "'lzs' is listed twice"},
+        ErrorCase{"CompressionAlgorithmNotString", "[compression]\nalgorithms = [1]\n", "compression.algorithms[0]", 2,
+                  "expected a string"},
+        ErrorCase{"CompressionEmptyListWhenEnabled", "[compression]\nenabled = true\n\nalgorithms = []\n",
+                  "compression.algorithms", 4, "must name at least one algorithm"},
+        ErrorCase{"CompressionOnlyUnknownNamesReportedOnce", "[compression]\nenabled = true\nalgorithms = [\"LZ4\"]\n",
+                  "compression.algorithms[0]", 3, "'LZ4' is not one of"},
+        ErrorCase{"CompressionMinSizeBelow64", "[compression]\nmin_size = 63\n", "compression.min_size", 2,
+                  "must be between 64 and 16384, got 63"},
+        ErrorCase{"CompressionMinSizeNotInteger", "[compression]\nmin_size = \"256\"\n", "compression.min_size", 2,
+                  "expected an integer"},
+        ErrorCase{"CompressionEnabledNotBool", "[compression]\nenabled = \"yes\"\n", "compression.enabled", 2,
+                  "expected a boolean"},
+        ErrorCase{"CompressionUnknownKey", "[compression]\nlevel = 9\n", "compression.level", 2,
+                  "unknown key 'level' in [compression]"},
         ErrorCase{"SyntaxMissingValue", "[server]\ntcp_port = 443\nbind =\n", "", 3, ""},
         ErrorCase{"SyntaxUnterminatedString", "[server]\n\nbind = \"0.0.0.0\n", "", 3, ""},
         ErrorCase{"SyntaxDuplicateKey", "[network]\nmtu = 1400\nmtu = 1300\n", "", 3, ""},

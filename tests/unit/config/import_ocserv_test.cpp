@@ -48,6 +48,18 @@ INSTANTIATE_TEST_SUITE_P(
                   EXPECT_EQ(c.server.dtls_port, 4444);
                   EXPECT_TRUE(c.dtls.enabled);
                 }},
+        MapCase{"Compression", "udp-port=443\ncompression = true\nno-compress-limit = 64\n",
+                [](const Config& c) {
+                  EXPECT_TRUE(c.compression.enabled);
+                  EXPECT_EQ(c.compression.min_size, 64u);
+                  EXPECT_EQ(c.compression.algorithms.size(), 2u);
+                }},
+        MapCase{"CompressionAlgoPriority", "udp-port=443\ncompression-algo-priority = \"LZS:oc-lz4\"\n",
+                [](const Config& c) {
+                  EXPECT_FALSE(c.compression.enabled);
+                  EXPECT_EQ(c.compression.algorithms, (std::vector<CompressionAlgorithm>{CompressionAlgorithm::kLzs,
+                                                                                         CompressionAlgorithm::kLz4}));
+                }},
         MapCase{"NoUdpPortDisablesDtls", "tcp-port = 443\n", [](const Config& c) { EXPECT_FALSE(c.dtls.enabled); }},
         MapCase{"ListenHostAndCerts",
                 "udp-port=443\nlisten-host = 10.0.0.1\nserver-cert = /etc/ssl/a.pem\nserver-key = \"/etc/ssl/a.key\"\n",
@@ -93,6 +105,12 @@ INSTANTIATE_TEST_SUITE_P(
                 }},
         MapCase{"DefaultRouteIpv6Spelling", "udp-port=443\nroute = ::/0\n",
                 [](const Config& c) { EXPECT_TRUE(c.network.default_route); }},
+        MapCase{"RestrictUserToPorts", "udp-port=443\nrestrict-user-to-ports = \"!(tcp(25), udp(53))\"\n",
+                [](const Config& c) {
+                  ASSERT_TRUE(c.network.restrict_to_ports);
+                  EXPECT_TRUE(c.network.restrict_to_ports->negate);
+                  EXPECT_EQ(c.network.restrict_to_ports->rules, (std::vector<PortRule>{{6, 25}, {17, 53}}));
+                }},
         MapCase{"DefaultRoute", "udp-port=443\nroute = default\n",
                 [](const Config& c) { EXPECT_TRUE(c.network.default_route); }},
         MapCase{"DnsAndDomains",
@@ -152,21 +170,26 @@ TEST_P(ImportUnsupported, IsCommentedAndListed) {
 
 INSTANTIATE_TEST_SUITE_P(
     Keys, ImportUnsupported,
-    ::testing::Values(UnsupportedCase{"UnknownKey", "rekey-time = 172800\n", "# unsupported: rekey-time = 172800"},
-                      UnsupportedCase{"PamAuth", "auth = \"pam\"\n", "# unsupported: auth = \"pam\""},
-                      UnsupportedCase{"OtpAuth", "auth = \"plain[passwd=/a,otp=/b]\"\n", "# unsupported: auth ="},
-                      // Without ipv6-network ocserv ignores IPv6 routes and DNS; we list them.
-                      UnsupportedCase{"Ipv6RouteWithoutNetwork", "route = fd00::/64\n",
-                                      "# unsupported: route = fd00::/64  (IPv6 needs ipv6-network)"},
-                      UnsupportedCase{"Ipv6DnsWithoutNetwork", "dns = fd00::1\n", "# unsupported: dns = fd00::1"},
-                      UnsupportedCase{"Ipv6NetworkHostBits", "ipv6-network = fd00::1/64\n",
-                                      "# unsupported: ipv6-network = fd00::1/64"},
-                      UnsupportedCase{"HostName", "listen-host = vpn.example.com\n",
-                                      "# unsupported: listen-host = vpn.example.com"},
-                      UnsupportedCase{"BadNumber", "dpd = soon\n", "# unsupported: dpd = soon"},
-                      UnsupportedCase{"NonContiguousMask", "route = 10.0.0.0/255.0.255.0\n", "# unsupported: route"},
-                      UnsupportedCase{"VhostSection", "[vhost:www.example.com]\ntcp-port = 8443\n",
-                                      "# unsupported: [vhost:www.example.com] tcp-port = 8443"}),
+    ::testing::Values(
+        UnsupportedCase{"UnknownKey", "rekey-time = 172800\n", "# unsupported: rekey-time = 172800"},
+        UnsupportedCase{"PamAuth", "auth = \"pam\"\n", "# unsupported: auth = \"pam\""},
+        UnsupportedCase{"OtpAuth", "auth = \"plain[passwd=/a,otp=/b]\"\n", "# unsupported: auth ="},
+        // Without ipv6-network ocserv ignores IPv6 routes and DNS; we list them.
+        UnsupportedCase{"Ipv6RouteWithoutNetwork", "route = fd00::/64\n",
+                        "# unsupported: route = fd00::/64  (IPv6 needs ipv6-network)"},
+        UnsupportedCase{"Ipv6DnsWithoutNetwork", "dns = fd00::1\n", "# unsupported: dns = fd00::1"},
+        UnsupportedCase{"Ipv6NetworkHostBits", "ipv6-network = fd00::1/64\n",
+                        "# unsupported: ipv6-network = fd00::1/64"},
+        UnsupportedCase{"HostName", "listen-host = vpn.example.com\n", "# unsupported: listen-host = vpn.example.com"},
+        UnsupportedCase{"BadNumber", "dpd = soon\n", "# unsupported: dpd = soon"},
+        UnsupportedCase{"RestrictPortsTypo", "restrict-user-to-ports = \"tpc(443)\"\n",
+                        "# unsupported: restrict-user-to-ports = \"tpc(443)\"  (unknown protocol 'tpc'"},
+        UnsupportedCase{"CompressLimitBelow64", "no-compress-limit = 10\n", "# unsupported: no-compress-limit = 10"},
+        UnsupportedCase{"CompressionAlgoUnknown", "compression-algo-priority = deflate:lzs\n",
+                        "# unsupported: compression-algo-priority = deflate:lzs"},
+        UnsupportedCase{"NonContiguousMask", "route = 10.0.0.0/255.0.255.0\n", "# unsupported: route"},
+        UnsupportedCase{"VhostSection", "[vhost:www.example.com]\ntcp-port = 8443\n",
+                        "# unsupported: [vhost:www.example.com] tcp-port = 8443"}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST(ImportOcserv, IsolateWorkersIsIgnoredWithANote) {

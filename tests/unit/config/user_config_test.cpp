@@ -84,14 +84,31 @@ INSTANTIATE_TEST_SUITE_P(
                       BadFile{"tx-data-per-sec = 1250000001\n", "users/alice:1: tx-data-per-sec"},
                       BadFile{"idle-timeout = soon\n", "users/alice:1: idle-timeout: expected seconds"},
                       BadFile{"\n\nsession-timeout = 99999999999\n", "users/alice:3: session-timeout"},
-                      BadFile{"restrict-user-to-ports = tcp(443)\n",
-                              "users/alice:1: restrict-user-to-ports: ocserv key not supported"},
+                      BadFile{"restrict-user-to-ports = \"tpc(443)\"\n",
+                              "users/alice:1: restrict-user-to-ports: unknown protocol 'tpc'"},
+                      BadFile{"restrict-user-to-ports = tcp(70000)\n",
+                              "users/alice:1: restrict-user-to-ports: port 70000 out of range"},
+                      BadFile{"iroute = 10.0.0.0/8\n", "users/alice:1: iroute: ocserv key not supported"},
                       BadFile{"restrict-user-to-routes = yes\n",
                               "users/alice:1: restrict-user-to-routes: expected true or false, got 'yes'"},
+                      BadFile{"deny-roaming = 1\n", "users/alice:1: deny-roaming: expected true or false, got '1'"},
                       BadFile{"rout = 10.0.0.0/8\n", "users/alice:1: rout: unknown key"},
                       BadFile{"just words\n", "users/alice:1: expected 'key = value'"},
                       BadFile{"dns =\n", "users/alice:1: dns: missing value"},
                       BadFile{"split-dns = a\x01.com\n", "users/alice:1: control character"}));
+
+TEST(UserConfig, DenyRoamingOverridesPerUser) {
+  auto on = parse_user_config("deny-roaming = true\n", "groups/staff");
+  ASSERT_TRUE(on) << on.error().message;
+  EXPECT_EQ(on->deny_roaming, std::optional<bool>(true));
+  auto off = parse_user_config("deny-roaming = false\n", "users/alice");
+  ASSERT_TRUE(off) << off.error().message;
+  UserConfig merged = *on;
+  merge_user_config(merged, *off);
+  EXPECT_EQ(merged.deny_roaming, std::optional<bool>(false));
+  merge_user_config(merged, UserConfig{});
+  EXPECT_EQ(merged.deny_roaming, std::optional<bool>(false));  // unset keeps the group's value
+}
 
 TEST(UserConfig, RestrictUserToRoutes) {
   auto on = parse_user_config("restrict-user-to-routes = true\n", "users/alice");
@@ -110,6 +127,25 @@ TEST(UserConfig, RestrictUserToRoutes) {
   UserConfig keep = *on;
   merge_user_config(keep, *unset);
   EXPECT_EQ(keep.restrict_to_routes, std::optional<bool>(true));
+}
+
+TEST(UserConfig, RestrictUserToPorts) {
+  auto group = parse_ok("restrict-user-to-ports = \"tcp(443), tcp(80), udp(443), sctp(99), icmp(), icmpv6()\"\n");
+  ASSERT_TRUE(group.restrict_to_ports);
+  EXPECT_FALSE(group.restrict_to_ports->negate);
+  EXPECT_EQ(group.restrict_to_ports->rules,
+            (std::vector<PortRule>{{6, 443}, {6, 80}, {17, 443}, {132, 99}, {1, 0}, {58, 0}}));
+  auto user = parse_ok("restrict-user-to-ports = \"!(tcp(25))\"\n");
+  ASSERT_TRUE(user.restrict_to_ports);
+  EXPECT_TRUE(user.restrict_to_ports->negate);
+  EXPECT_FALSE(parse_ok("route = 10.0.0.0/8\n").restrict_to_ports.has_value());
+  // The user's list replaces its group's; a file without the key keeps the group's.
+  UserConfig merged = group;
+  merge_user_config(merged, user);
+  EXPECT_EQ(merged.restrict_to_ports, user.restrict_to_ports);
+  merged = group;
+  merge_user_config(merged, UserConfig{});
+  EXPECT_EQ(merged.restrict_to_ports, group.restrict_to_ports);
 }
 
 TEST(UserConfig, MergeUserOverGroupKeyByKey) {

@@ -43,6 +43,24 @@ TEST(ControlViews, UsersJsonIsValidWithHostileStrings) {
   }
 }
 
+// occtl's "CSTP compression" / "DTLS compression": only for tunnels that negotiated it.
+TEST(ControlViews, CompressionOnlyWhenNegotiated) {
+  UserView plain = hostile_user();
+  std::string out = users_json({plain}, 1'700'000'100);
+  EXPECT_EQ(out.find("compression"), std::string::npos) << out;
+  EXPECT_EQ(user_details_text({plain}, 1'700'000'100).find("compression"), std::string::npos);
+  UserView compressed = plain;
+  compressed.cstp_compression = "oc-lz4";
+  compressed.dtls_compression = "lzs";
+  out = users_json({compressed}, 1'700'000'100);
+  EXPECT_TRUE(is_valid_json(out)) << out;
+  EXPECT_NE(out.find(R"("CSTP compression":"oc-lz4")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("DTLS compression":"lzs")"), std::string::npos) << out;
+  std::string details = user_details_text({compressed}, 1'700'000'100);
+  EXPECT_NE(details.find("CSTP compression"), std::string::npos) << details;
+  EXPECT_NE(details.find("lzs"), std::string::npos) << details;
+}
+
 TEST(ControlViews, EmptyListsAreValidJson) {
   EXPECT_EQ(users_json({}, 0), "[]\n");
   EXPECT_EQ(sessions_json({}), "[]\n");

@@ -108,9 +108,20 @@ EnvCase zero_stats_case() {
   return c;
 }
 
+EnvCase ipv6_case() {
+  EnvCase c{"Ipv6LeaseAddsOcservIpv6Variables", sample("connect"), base("connect")};
+  c.env.ipv6_local = "fd00:1::1";
+  c.env.ipv6_remote = "fd00:1::b:0:0:0";
+  c.env.ipv6_prefix = "fd00:1:0:b::/64";
+  c.expected["IPV6_LOCAL"] = "fd00:1::1";
+  c.expected["IPV6_REMOTE"] = "fd00:1::b:0:0:0";
+  c.expected["IPV6_PREFIX"] = "fd00:1:0:b::/64";
+  return c;
+}
+
 INSTANTIATE_TEST_SUITE_P(Cases, ScriptEnvTest,
-                         ::testing::Values(connect_case(), disconnect_case(), empty_fields_case(),
-                                           control_chars_case(), utf8_case(), zero_stats_case()),
+                         ::testing::Values(connect_case(), disconnect_case(), empty_fields_case(), control_chars_case(),
+                                           utf8_case(), zero_stats_case(), ipv6_case()),
                          [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST(ScriptEnv, PathComesFirstAndOrderIsStable) {

@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <memory>
 #include <string>
 
 #include "ocm/datapath/stages.hpp"
+#include "ocm/proto/compression.hpp"
 #include "test_support.hpp"
 
 namespace ocm::datapath {
@@ -108,6 +111,126 @@ TEST_P(DispatchTest, Verdict) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, DispatchTest, ::testing::ValuesIn(cases()),
                          [](const auto& param_info) { return std::string(param_info.param.name); });
+
+// ---- COMPRESSED (0x08) records (protocol.md 6.6) --------------------------------------------
+
+// type 0x08 + `packet` compressed with `algorithm` (the client's side of the channel).
+std::vector<uint8_t> compressed_record(proto::Compression algorithm, std::span<const uint8_t> packet) {
+  auto scratch = std::make_unique<proto::CompressScratch>();
+  std::vector<uint8_t> out(packet.size());
+  size_t n = proto::compress_packet(algorithm, packet, out, *scratch);
+  if (n == 0) {
+    test::fail("test packet did not compress");
+  }
+  out.resize(n);
+  return test::with_type(0x08, out);
+}
+
+// An IP packet from slot 0's lease whose payload compresses well (zeros, as ping -p 00).
+std::vector<uint8_t> compressible_packet(size_t total) {
+  auto ip = test::ipv4_packet(Harness::lease_of(0), test::kRemote, total);
+  std::fill(ip.begin() + 20, ip.end(), uint8_t{0});
+  return ip;
+}
+
+enum class CompressedOut { kTunIp, kDropped };
+
+struct CompressedCase {
+  const char* name;
+  proto::Compression negotiated;  // set_compression for slot 0
+  std::vector<uint8_t> plaintext;
+  CompressedOut out;
+  std::vector<uint8_t> inner;  // kTunIp: the packet expected after decompression
+  DropReason drop = DropReason::kNone;
+};
+
+std::vector<CompressedCase> compressed_cases() {
+  using proto::Compression;
+  auto ip = compressible_packet(1300);
+  auto lz4 = compressed_record(Compression::kLz4, ip);
+  auto lzs = compressed_record(Compression::kLzs, ip);
+  auto truncated_lz4 = std::vector<uint8_t>(lz4.begin(), lz4.begin() + static_cast<std::ptrdiff_t>(lz4.size() / 2));
+  auto truncated_lzs = std::vector<uint8_t>(lzs.begin(), lzs.begin() + static_cast<std::ptrdiff_t>(lzs.size() / 2));
+  // Decompresses to 16000 bytes: beyond what a 2 KiB packet buffer holds after the type byte.
+  std::vector<uint8_t> big(16000, 0);
+  auto bomb_lz4 = compressed_record(Compression::kLz4, big);
+  auto bomb_lzs = compressed_record(Compression::kLzs, big);
+  return {
+      {"lz4", Compression::kLz4, lz4, CompressedOut::kTunIp, ip},
+      {"lzs", Compression::kLzs, lzs, CompressedOut::kTunIp, ip},
+      {"not_negotiated", Compression::kNone, lz4, CompressedOut::kDropped, {}, DropReason::kCompressedUnsupported},
+      // The session's algorithm decides, not the bytes: LZS bits are not a valid LZ4 block.
+      {"other_algorithm", Compression::kLz4, lzs, CompressedOut::kDropped, {}, DropReason::kDecompressFailed},
+      {"lz4_truncated", Compression::kLz4, truncated_lz4, CompressedOut::kDropped, {}, DropReason::kDecompressFailed},
+      {"lzs_truncated", Compression::kLzs, truncated_lzs, CompressedOut::kDropped, {}, DropReason::kDecompressFailed},
+      {"lz4_empty", Compression::kLz4, {0x08}, CompressedOut::kDropped, {}, DropReason::kDecompressFailed},
+      {"lzs_empty", Compression::kLzs, {0x08}, CompressedOut::kDropped, {}, DropReason::kDecompressFailed},
+      {"lz4_garbage",
+       Compression::kLz4,
+       test::with_type(0x08, test::pattern(200, 9)),
+       CompressedOut::kDropped,
+       {},
+       DropReason::kDecompressFailed},
+      {"lz4_bomb", Compression::kLz4, bomb_lz4, CompressedOut::kDropped, {}, DropReason::kDecompressFailed},
+      {"lzs_bomb", Compression::kLzs, bomb_lzs, CompressedOut::kDropped, {}, DropReason::kDecompressFailed},
+  };
+}
+
+class DispatchCompressedTest : public ::testing::TestWithParam<CompressedCase> {};
+
+TEST_P(DispatchCompressedTest, Verdict) {
+  const CompressedCase& c = GetParam();
+  Harness h(4);
+  h.activate(0);
+  ASSERT_TRUE(h.table.set_compression(0, c.negotiated, 256));
+  PktBuf* p = h.packet(c.plaintext, Harness::peer_of(0));
+  p->meta.slot = 0;
+  p->meta.kind = PktKind::kDtlsData;
+  const uint16_t headroom_of_data = p->headroom() + 1;
+  std::vector<PktBuf*> pkts{p};
+  uint16_t kept = test::run_stage(dispatch_payload, h.ctx, pkts);
+  if (c.out == CompressedOut::kTunIp) {
+    ASSERT_EQ(kept, 1);
+    EXPECT_EQ(p->meta.kind, PktKind::kTunIp);
+    EXPECT_EQ(test::bytes_of(p), c.inner);
+    EXPECT_EQ(p->headroom(), headroom_of_data) << "starts where a DATA record's packet would";
+    EXPECT_EQ(h.counters.count(Event::kDecompressed), 1u);
+    EXPECT_EQ(h.counters.total_drops(), 0u);
+  } else {
+    ASSERT_EQ(kept, 0);
+    EXPECT_EQ(p->meta.drop, c.drop);
+    EXPECT_EQ(h.counters.dropped(c.drop), 1u);
+    EXPECT_EQ(h.counters.count(Event::kDecompressed), 0u);
+  }
+  h.pool.free(p);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, DispatchCompressedTest, ::testing::ValuesIn(compressed_cases()),
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
+
+// A burst mixing compressed and plain records keeps input order and only drops the bad one.
+TEST(DispatchCompressedBurstTest, MixedBurstKeepsOrder) {
+  Harness h(4);
+  h.activate(0);
+  ASSERT_TRUE(h.table.set_compression(0, proto::Compression::kLz4, 256));
+  auto ip = compressible_packet(600);
+  std::vector<PktBuf*> pkts{h.packet(compressed_record(proto::Compression::kLz4, ip)),
+                            h.packet(test::with_type(0x00, ip)), h.packet(std::vector<uint8_t>{0x08, 0xff}),
+                            h.packet(compressed_record(proto::Compression::kLz4, ip))};
+  for (PktBuf* p : pkts) {
+    p->meta.slot = 0;
+    p->meta.kind = PktKind::kDtlsData;
+  }
+  std::vector<PktBuf*> in = pkts;
+  ASSERT_EQ(test::run_stage(dispatch_payload, h.ctx, pkts), 3);
+  EXPECT_EQ(pkts, (std::vector<PktBuf*>{in[0], in[1], in[3], in[2]}));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(test::bytes_of(pkts[i]), ip);
+  }
+  EXPECT_EQ(h.counters.count(Event::kDecompressed), 2u);
+  EXPECT_EQ(h.counters.dropped(DropReason::kDecompressFailed), 1u);
+  h.pool.free_bulk(in.data(), 4);
+}
 
 TEST(DispatchRingTest, DisconnectWithFullRingIsCountedDrop) {
   Harness h(4, 64, /*control_depth=*/2);

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <memory>
 #include <set>
+#include <string>
 
+#include "ocm/proto/compression.hpp"
 #include "test_support.hpp"
 
 namespace ocm::datapath {
@@ -120,6 +124,95 @@ TEST(ProcessTunRxTest, SealsRoutesAndFrees) {
   EXPECT_EQ(h.counters.dropped(DropReason::kNoRoute), 1u);
   h.pool.free_bulk(in.data(), 4);
 }
+
+// ---- compression (protocol.md 6.6) ---------------------------------------------------------
+
+std::vector<uint8_t> zero_payload_packet(uint32_t src, uint32_t dst, size_t total) {
+  auto ip = test::ipv4_packet(src, dst, total);
+  std::fill(ip.begin() + 20, ip.end(), uint8_t{0});
+  return ip;
+}
+
+class CompressionRoundTripTest : public ::testing::TestWithParam<proto::Compression> {};
+
+// TUN -> seal: packets over min_size that shrink go as 0x08, the rest as 0x00; the client's
+// decompression gives back the packet. Client -> open: a 0x08 record reaches TUN as the packet.
+TEST_P(CompressionRoundTripTest, SealThenOpenBothWays) {
+  const proto::Compression algorithm = GetParam();
+  Harness h(8);
+  auto keys = h.activate(0);
+  ASSERT_TRUE(h.table.set_compression(0, algorithm, 256));
+  auto big = zero_payload_packet(test::kRemote, Harness::lease_of(0), 1300);
+  auto small = zero_payload_packet(test::kRemote, Harness::lease_of(0), 256);  // = min_size: plain
+  auto noise = test::ipv4_packet(test::kRemote, Harness::lease_of(0), 1300);
+  {
+    auto n = test::pattern(1280, 77);
+    std::copy(n.begin(), n.end(), noise.begin() + 20);  // incompressible: plain
+  }
+  std::vector<PktBuf*> in{h.packet(big), h.packet(small), h.packet(noise)};
+  PktBuf* to_udp[3];
+  PktBuf* to_free[3];
+  TunRxResult r = process_tun_rx(h.ctx, in.data(), 3, to_udp, to_free);
+  ASSERT_EQ(r.n_udp, 3);
+  auto scratch_out = std::vector<uint8_t>(16384);
+  auto plain0 = test::client_open(*h.engine, keys.s2c, 1, test::bytes_of(to_udp[0]));
+  ASSERT_TRUE(plain0.has_value());
+  ASSERT_EQ((*plain0)[0], 0x08);
+  EXPECT_LT(plain0->size(), big.size() / 4);
+  size_t n = proto::decompress_packet(algorithm, std::span<const uint8_t>(*plain0).subspan(1), scratch_out);
+  EXPECT_EQ(std::vector<uint8_t>(scratch_out.begin(), scratch_out.begin() + static_cast<std::ptrdiff_t>(n)), big);
+  auto plain1 = test::client_open(*h.engine, keys.s2c, 1, test::bytes_of(to_udp[1]));
+  ASSERT_TRUE(plain1.has_value());
+  EXPECT_EQ(*plain1, test::with_type(0x00, small));
+  auto plain2 = test::client_open(*h.engine, keys.s2c, 1, test::bytes_of(to_udp[2]));
+  ASSERT_TRUE(plain2.has_value());
+  EXPECT_EQ(*plain2, test::with_type(0x00, noise));
+  EXPECT_EQ(h.counters.count(Event::kCompressed), 1u);
+  EXPECT_EQ(h.counters.tun_rx.bytes, 1300u + 256u + 1300u) << "inner bytes, before compression";
+
+  // The client's side: the same compressed payload back to the server (swap source/destination).
+  auto up = zero_payload_packet(Harness::lease_of(0), test::kRemote, 1300);
+  auto scratch = std::make_unique<proto::CompressScratch>();
+  std::vector<uint8_t> packed(up.size());
+  packed.resize(proto::compress_packet(algorithm, up, packed, *scratch));
+  ASSERT_FALSE(packed.empty());
+  PktBuf* rec =
+      h.packet(test::client_seal(*h.engine, keys.c2s, 1, 1, test::with_type(0x08, packed)), Harness::peer_of(0));
+  PktBuf* to_tun[1];
+  PktBuf* udp_out[1];
+  PktBuf* free_out[1];
+  UdpRxResult u = process_udp_rx(h.ctx, &rec, 1, to_tun, udp_out, free_out);
+  ASSERT_EQ(u.n_tun, 1);
+  EXPECT_EQ(test::bytes_of(to_tun[0]), up);
+  EXPECT_EQ(h.counters.count(Event::kDecompressed), 1u);
+  EXPECT_EQ(h.counters.tun_tx.bytes, 1300u);
+  h.pool.free_bulk(in.data(), 3);
+  h.pool.free(rec);
+  EXPECT_EQ(h.pool.available(), h.pool.capacity());
+}
+
+// Without negotiated compression nothing is compressed, however compressible.
+TEST_P(CompressionRoundTripTest, OffMeansPlainData) {
+  Harness h(8);
+  auto keys = h.activate(0);
+  ASSERT_TRUE(h.table.set_compression(0, proto::Compression::kNone, 256));
+  auto big = zero_payload_packet(test::kRemote, Harness::lease_of(0), 1300);
+  PktBuf* p = h.packet(big);
+  PktBuf* to_udp[1];
+  PktBuf* to_free[1];
+  ASSERT_EQ(process_tun_rx(h.ctx, &p, 1, to_udp, to_free).n_udp, 1);
+  auto plain = test::client_open(*h.engine, keys.s2c, 1, test::bytes_of(to_udp[0]));
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ(*plain, test::with_type(0x00, big));
+  EXPECT_EQ(h.counters.count(Event::kCompressed), 0u);
+  h.pool.free(p);
+}
+
+INSTANTIATE_TEST_SUITE_P(Algorithms, CompressionRoundTripTest,
+                         ::testing::Values(proto::Compression::kLz4, proto::Compression::kLzs),
+                         [](const auto& param_info) {
+                           return std::string(param_info.param == proto::Compression::kLz4 ? "lz4" : "lzs");
+                         });
 
 TEST(SealPayloadsTest, SlowPathDpdRequest) {
   Harness h(8);

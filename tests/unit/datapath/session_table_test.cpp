@@ -166,6 +166,26 @@ TEST_F(SessionTableTest, ReleaseForgetsEverything) {
   ASSERT_TRUE(t_.attach_cstp(7, Harness::lease_of(6))) << "lease reusable";
 }
 
+// DTLS compression is per session: set on a used slot, kept across DTLS (re)activation of that
+// slot, gone with release() and not inherited by the slot's next session.
+TEST_F(SessionTableTest, CompressionIsPerSessionAndClearedWithTheSlot) {
+  EXPECT_FALSE(t_.set_compression(2, proto::Compression::kLz4, 256)) << "free slot";
+  EXPECT_FALSE(t_.set_compression(1000, proto::Compression::kLz4, 256)) << "no such slot";
+  ASSERT_TRUE(t_.attach_cstp(2, Harness::lease_of(2)));
+  EXPECT_EQ(t_.session(2).compression, proto::Compression::kNone);
+  EXPECT_FALSE(t_.set_compression(2, static_cast<proto::Compression>(7), 256)) << "unknown algorithm";
+  ASSERT_TRUE(t_.set_compression(2, proto::Compression::kLzs, 300));
+  h_.activate(2);
+  EXPECT_EQ(t_.session(2).compression, proto::Compression::kLzs);
+  EXPECT_EQ(t_.session(2).compress_min_size, 300);
+  ASSERT_TRUE(t_.set_compression(2, proto::Compression::kNone, 256));
+  EXPECT_EQ(t_.session(2).compression, proto::Compression::kNone);
+  ASSERT_TRUE(t_.set_compression(2, proto::Compression::kLz4, 256));
+  t_.release(2);
+  ASSERT_TRUE(t_.attach_cstp(2, Harness::lease_of(2)));
+  EXPECT_EQ(t_.session(2).compression, proto::Compression::kNone);
+}
+
 // ---- IPv6 leases ---------------------------------------------------------------------------
 
 TEST_F(SessionTableTest, Ipv6LeaseRoutesItsWholeSubnet) {

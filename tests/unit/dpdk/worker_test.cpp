@@ -8,12 +8,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <memory>
 #include <vector>
 
 #include "dpdk_env.hpp"
 #include "gtest/gtest.h"
 #include "ocm/datapath/frame.hpp"
+#include "ocm/proto/compression.hpp"
 #include "test_support.hpp"
 
 namespace ocm::dpdk {
@@ -398,6 +401,46 @@ TEST_F(WorkerTest, AttachIpv6CommandReachesTheSlot) {
   worker_->run_once(now_);
   EXPECT_EQ(tun_reads().size(), 1U);
   EXPECT_EQ(worker_->ctx().counters.dropped(datapath::DropReason::kInner6SrcSpoofed), 1U);
+}
+
+// DpdkDataPlane::set_compression queues kSetCompression; before the lcore applies it a
+// compressed record is dropped as compressed_unsupported, after it the record is decompressed
+// and its IP packet reaches TUN intact.
+TEST_F(WorkerTest, SetCompressionCommandReachesTheSlot) {
+  activate();
+  std::vector<uint8_t> inner = dt::ipv4_packet(kLease, 0x0A370002, 1200, 0);
+  std::fill(inner.begin() + 28, inner.end(), uint8_t{0});  // compressible payload
+  std::vector<uint8_t> packed(inner.size());
+  auto scratch = std::make_unique<proto::CompressScratch>();
+  size_t n = proto::compress_packet(proto::Compression::kLz4, inner, packed, *scratch);
+  ASSERT_GT(n, 0U);
+  packed.resize(n);
+  auto compressed_record = [&](uint64_t seq) {
+    return dt::client_seal(*engine_, keys_->c2s, 1, seq, dt::with_type(0x08, packed));
+  };
+  send_raw(*ports().nic_wire, client_frame(compressed_record(1)));
+  worker_->run_once(now_);
+  EXPECT_TRUE(tun_reads().empty());
+  EXPECT_EQ(worker_->ctx().counters.dropped(datapath::DropReason::kCompressedUnsupported), 1U);
+
+  Command* c = commands_.reserve();
+  ASSERT_NE(c, nullptr);
+  c->kind = CommandKind::kSetCompression;
+  c->slot = kSlot;
+  c->compression = proto::Compression::kLz4;
+  c->compress_min_size = 256;
+  commands_.commit();
+  worker_->run_once(now_);
+  EXPECT_EQ(worker_->sessions().session(kSlot).compression, proto::Compression::kLz4);
+  EXPECT_EQ(worker_->sessions().session(kSlot).compress_min_size, 256U);
+  EXPECT_EQ(std::string(to_string(CommandKind::kSetCompression)), "set_compression");
+
+  send_raw(*ports().nic_wire, client_frame(compressed_record(2)));
+  worker_->run_once(now_);
+  auto reads = tun_reads();
+  ASSERT_EQ(reads.size(), 1U);
+  EXPECT_EQ(reads[0], inner);
+  EXPECT_EQ(worker_->ctx().counters.count(datapath::Event::kDecompressed), 1U);
 }
 
 // DpdkDataPlane::set_restriction queues kSetRestriction; once the lcore applied it, a record to

@@ -230,6 +230,42 @@ TEST(TunnelReply, LegacyOfferNamesSessionSuiteAndMtu) {
   EXPECT_NE(tunnel_reply(r).find("X-DTLS-CipherSuite: OC-DTLS1_2-AES128-GCM\r\n"), std::string::npos);
 }
 
+// protocol.md §3.3: rekey time and method after Smartcard-Removal-Disconnect, the session timeout
+// and what is left of it next, and the DTLS rekey time (CSTP + 10) right after X-DTLS-Port.
+TEST(TunnelReply, RekeyAndSessionTimeoutInOcservOrder) {
+  struct Case {
+    uint32_t rekey;
+    const char* method;
+    uint32_t session_timeout;
+    uint32_t remaining;
+    const char* cstp_part;
+    const char* dtls_part;
+  };
+  const Case cases[] = {
+      {172829, "ssl", 0, 0, "X-CSTP-Rekey-Time: 172829\r\nX-CSTP-Rekey-Method: ssl\r\nX-CSTP-Session-Timeout: none\r\n",
+       "X-DTLS-Port: 4443\r\nX-DTLS-Rekey-Time: 172839\r\nX-DTLS-Keepalive"},
+      {12, "new-tunnel", 600, 550,
+       "X-CSTP-Rekey-Time: 12\r\nX-CSTP-Rekey-Method: new-tunnel\r\nX-CSTP-Session-Timeout: 600\r\n"
+       "X-CSTP-Session-Timeout-Remaining: 550\r\nX-CSTP-Disconnected-Timeout",
+       "X-DTLS-Port: 4443\r\nX-DTLS-Rekey-Time: 22\r\nX-DTLS-Keepalive"},
+      {0, "ssl", 0, 0, "X-CSTP-Smartcard-Removal-Disconnect: true\r\nX-CSTP-Rekey-Method: none\r\n",
+       "X-DTLS-Port: 4443\r\nX-DTLS-Keepalive"},
+  };
+  for (const auto& c : cases) {
+    auto r = sample_reply();
+    r.rekey_seconds = c.rekey;
+    r.rekey_method = c.method;
+    r.session_timeout_seconds = c.session_timeout;
+    r.session_timeout_remaining_seconds = c.remaining;
+    r.dtls = TunnelReply::Dtls{4443, true, std::string(64, 'e'), false, "PSK-NEGOTIATE"};
+    std::string text = tunnel_reply(r);
+    EXPECT_NE(text.find(c.cstp_part), std::string::npos) << text;
+    EXPECT_NE(text.find(c.dtls_part), std::string::npos) << text;
+    // DTLS has no rekey method of its own: the client must not try an in-place rehandshake.
+    EXPECT_EQ(text.find("X-DTLS-Rekey-Method"), std::string::npos);
+  }
+}
+
 TEST(TunnelReply, MinimalWithDefaultRoute) {
   TunnelReply r;
   r.server_name = "ocserv-modern 0.1.0";
@@ -377,6 +413,107 @@ TEST(TunnelReply, Ipv6LeftOutWhenNotWantedOrMtuTooSmall) {
   EXPECT_TRUE(unknown->split_include.empty());
   auto r = sample_reply();
   EXPECT_EQ(tunnel_reply(r).find("IP6"), std::string::npos);  // no ipv6 at all by default
+}
+
+// ---------------------------------------------------------------- compression (protocol.md §6.6)
+
+TEST(TunnelRequest, AcceptEncodingsAsSent) {
+  auto req = parse_tunnel_request(
+      connect_with({{"X-CSTP-Accept-Encoding", "oc-lz4,lzs"}, {"X-DTLS-Accept-Encoding", "deflate,lzs"}}));
+  EXPECT_EQ(req.cstp_accept_encoding, "oc-lz4,lzs");
+  EXPECT_EQ(req.dtls_accept_encoding, "deflate,lzs");
+  auto none = parse_tunnel_request(connect_with({}));  // openconnect --compression=none
+  EXPECT_TRUE(none.cstp_accept_encoding.empty());
+  EXPECT_TRUE(none.dtls_accept_encoding.empty());
+}
+
+struct EncodingCase {
+  const char* name;
+  Compression cstp;
+  bool dtls_offered;
+  Compression dtls;
+  std::vector<std::string> present;  // whole header lines expected
+  std::vector<std::string> absent;   // header names that must not appear
+};
+
+// NOLINTNEXTLINE(readability-identifier-naming): gtest looks this hook up by name.
+void PrintTo(const EncodingCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class ContentEncodingTest : public ::testing::TestWithParam<EncodingCase> {};
+
+TEST_P(ContentEncodingTest, HeadersOnlyForNegotiatedChannels) {
+  const auto& c = GetParam();
+  auto r = sample_reply();
+  r.cstp_compression = c.cstp;
+  if (c.dtls_offered) {
+    r.dtls = TunnelReply::Dtls{4443, true, std::string(64, 'e'), false, "PSK-NEGOTIATE", c.dtls};
+  }
+  std::string text = tunnel_reply(r);
+  for (const auto& line : c.present) {
+    EXPECT_NE(text.find(line + "\r\n"), std::string::npos) << line << "\n" << text;
+  }
+  for (const auto& name : c.absent) {
+    EXPECT_EQ(text.find(name), std::string::npos) << name << "\n" << text;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ContentEncodingTest,
+    ::testing::Values(EncodingCase{"Disabled",
+                                   Compression::kNone,
+                                   true,
+                                   Compression::kNone,
+                                   {},
+                                   {"X-CSTP-Content-Encoding", "X-DTLS-Content-Encoding"}},
+                      EncodingCase{"BothLz4",
+                                   Compression::kLz4,
+                                   true,
+                                   Compression::kLz4,
+                                   {"X-CSTP-Content-Encoding: oc-lz4", "X-DTLS-Content-Encoding: oc-lz4"},
+                                   {}},
+                      EncodingCase{"BothLzs",
+                                   Compression::kLzs,
+                                   true,
+                                   Compression::kLzs,
+                                   {"X-CSTP-Content-Encoding: lzs", "X-DTLS-Content-Encoding: lzs"},
+                                   {}},
+                      EncodingCase{"CstpOnlyNoDtlsOffer",
+                                   Compression::kLz4,
+                                   false,
+                                   Compression::kNone,
+                                   {"X-CSTP-Content-Encoding: oc-lz4"},
+                                   {"X-DTLS-"}},
+                      // A DTLS encoding without a DTLS offer has nowhere to go: the Dtls struct carries it.
+                      EncodingCase{"DtlsOnly",
+                                   Compression::kNone,
+                                   true,
+                                   Compression::kLzs,
+                                   {"X-DTLS-Content-Encoding: lzs"},
+                                   {"X-CSTP-Content-Encoding"}},
+                      EncodingCase{"DifferentPerChannel",
+                                   Compression::kLzs,
+                                   true,
+                                   Compression::kLz4,
+                                   {"X-CSTP-Content-Encoding: lzs", "X-DTLS-Content-Encoding: oc-lz4"},
+                                   {}}),
+    case_name<EncodingCase>);
+
+TEST(TunnelReply, DtlsEncodingStaysWithTheDtlsOfferAndCstpEncodingAfterMtu) {
+  auto r = sample_reply();
+  r.banner.clear();
+  r.mtu = 1434;
+  r.cstp_compression = Compression::kLz4;
+  r.dtls = TunnelReply::Dtls{4443, true, std::string(64, 'e'), false, "PSK-NEGOTIATE", Compression::kLz4};
+  std::string text = tunnel_reply(r);
+  EXPECT_NE(text.find("X-DTLS-CipherSuite: PSK-NEGOTIATE\r\n"
+                      "X-DTLS-Content-Encoding: oc-lz4\r\n"
+                      "X-CSTP-Base-MTU: 1500\r\n"
+                      "X-CSTP-MTU: 1434\r\n"
+                      "X-CSTP-Content-Encoding: oc-lz4\r\n\r\n"),
+            std::string::npos)
+      << text;
 }
 
 TEST(TunnelReply, ZeroDpdOmitsHeader) {

@@ -49,6 +49,30 @@ TEST_F(SessionTableTest, CreateFillsSession) {
   EXPECT_EQ(table_.find_id(12345), nullptr);
 }
 
+// persistent_cookies: a logout never lengthens the cookie's life, but always leaves 15 s.
+TEST_F(SessionTableTest, DetachAfterLogoutKeepsCookieUntilItsOriginalExpiry) {
+  struct Case {
+    seconds logout_at;
+    seconds want_expiry;
+  };
+  const Case cases[] = {
+      {seconds(10), kTimeout},                          // early logout: created + cookie_timeout
+      {kTimeout - seconds(5), kTimeout + seconds(10)},  // near the end: now + 15 s
+      {kTimeout * 3, kTimeout * 3 + seconds(15)},       // long tunnel: now + 15 s
+  };
+  for (const auto& c : cases) {
+    Session& s = table_.create("alice", "", kT0);
+    table_.attach(s);
+    table_.detach_after_logout(s, kT0 + c.logout_at);
+    EXPECT_FALSE(s.tunnel_attached);
+    EXPECT_EQ(s.expires, kT0 + c.want_expiry) << c.logout_at.count();
+    EXPECT_EQ(table_.find(s.cookie, kT0 + c.want_expiry - seconds(1)), &s);
+    EXPECT_EQ(table_.find(s.cookie, kT0 + c.want_expiry), nullptr);
+    EXPECT_EQ(table_.attached_count("alice"), 0u);
+    table_.remove(s.id);
+  }
+}
+
 TEST_F(SessionTableTest, FindByCookieUntilExpiry) {
   Session& a = table_.create("alice", "", kT0);
   table_.create("bob", "", kT0);

@@ -69,6 +69,7 @@ class DpdkDataPlane final : public datapath::DataPlane {
   Status set_rate_limit(uint32_t slot, uint64_t rx_bytes_per_second, uint64_t tx_bytes_per_second) override;
   Status attach_ipv6(uint32_t slot, const datapath::Ipv6Subnet& lease) override;
   Status set_restriction(uint32_t slot, const datapath::RouteRestriction& restriction) override;
+  Status set_compression(uint32_t slot, proto::Compression algorithm, uint16_t min_size) override;
   bool admit_cstp_rx(uint32_t slot, uint32_t bytes, uint64_t now_ns) noexcept override;
   void release(uint32_t slot) noexcept override;
   [[nodiscard]] datapath::SessionView session_view(uint32_t slot) noexcept override;

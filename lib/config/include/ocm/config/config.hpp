@@ -14,6 +14,7 @@
 #include "ocm/base/ipv6.hpp"
 #include "ocm/base/log.hpp"
 #include "ocm/base/result.hpp"
+#include "ocm/config/port_restriction.hpp"
 
 namespace ocm::config {
 
@@ -44,8 +45,9 @@ struct CryptoConfig {
 // plain: ocpasswd file. certificate: a client certificate signed by ca_file is the login (no
 // form). plain+certificate: both, and the certificate's user must be the one typing the password
 // (ocserv's two `auth =` lines). pam: the password is checked by the PAM service pam_service
-// instead of the passwd file; pam+certificate: both, as plain+certificate.
-enum class AuthMethod { kPlain, kCertificate, kPlainAndCertificate, kPam, kPamAndCertificate, kRadius };
+// instead of the passwd file; pam+certificate: both, as plain+certificate. ldap: a simple bind
+// to an LDAP server ([auth.ldap]) with the user's password, groups from a search.
+enum class AuthMethod { kPlain, kCertificate, kPlainAndCertificate, kPam, kPamAndCertificate, kRadius, kLdap };
 
 // One entry of select_groups: "name" or "name[label]" (the label is what the client shows and
 // what openconnect --authgroup matches).
@@ -73,6 +75,27 @@ struct RadiusConfig {
   bool accounting = false;
   uint32_t acct_interim_interval_s = 0;  // 0 = no Interim-Update; the server's Acct-Interim-Interval wins
   [[nodiscard]] bool configured() const { return !config.empty() || !servers.empty(); }
+};
+
+// [auth.ldap]: method = "ldap" (lib/auth/src/ldap.cpp). The user's DN comes either from the
+// bind_dn template (direct bind) or from a search under base_dn with user_filter (search then
+// bind, optionally as a service account); exactly one of bind_dn and base_dn is set. Templates:
+// %u = the user name (escaped for a DN or a filter), %d = the user's DN (groups only), %% = %.
+struct LdapConfig {
+  std::string uri;      // "ldap://host[:port]", "ldaps://...", "ldapi://..."; several: failover
+  std::string bind_dn;  // direct bind: "uid=%u,ou=people,dc=example,dc=org"
+  std::string base_dn;  // search then bind: where the user entry is searched (subtree)
+  std::string user_filter = "(uid=%u)";
+  std::string search_bind_dn;        // service account for the search; "" = anonymous search
+  std::string search_bind_password;  // or search_bind_password_file (read at each login)
+  std::string search_bind_password_file;
+  std::string group_base_dn;  // "" = no group lookup
+  std::string group_filter = "(|(member=%d)(memberUid=%u))";
+  std::string group_attribute = "cn";  // the value that names the group (a per-group file)
+  bool start_tls = false;              // StartTLS on ldap:// (ldaps:// is TLS already)
+  std::string ca_file;                 // CA bundle for ldaps/StartTLS; "" = the system's
+  uint32_t timeout_s = 5;              // network (connect) and per-operation timeout
+  [[nodiscard]] bool direct_bind() const { return !bind_dn.empty(); }
 };
 
 struct AuthConfig {
@@ -106,9 +129,13 @@ struct AuthConfig {
   [[nodiscard]] bool uses_password() const { return method != AuthMethod::kCertificate; }
   [[nodiscard]] bool uses_pam() const { return method == AuthMethod::kPam || method == AuthMethod::kPamAndCertificate; }
   // The ocpasswd file is read only by the plain methods.
-  [[nodiscard]] bool uses_passwd_file() const { return uses_password() && !uses_pam() && !uses_radius(); }
+  [[nodiscard]] bool uses_passwd_file() const {
+    return uses_password() && !uses_pam() && !uses_radius() && !uses_ldap();
+  }
   [[nodiscard]] bool uses_radius() const { return method == AuthMethod::kRadius; }
+  [[nodiscard]] bool uses_ldap() const { return method == AuthMethod::kLdap; }
   RadiusConfig radius;
+  LdapConfig ldap;
 };
 
 struct NetworkConfig {
@@ -119,6 +146,9 @@ struct NetworkConfig {
   // Drop client packets to destinations outside the routes announced to the session (ocserv's
   // restrict-user-to-routes for everyone; per-user/group files override it).
   bool restrict_to_routes = false;
+  // Protocols/destination ports clients may send to (ocserv's restrict-user-to-ports for
+  // everyone; a per-user/group file's list replaces it). nullopt: no restriction.
+  std::optional<PortRestriction> restrict_to_ports;
   std::vector<uint32_t> dns_servers;        // host byte order
   // IPv6 inside the tunnel (ocserv ipv6-network / ipv6-subnet-prefix): none when unset. Each
   // session gets the subnet of length ipv6_subnet_prefix whose index in ipv6_network is its IPv4
@@ -148,6 +178,11 @@ struct SecurityConfig {
   std::vector<Ipv4Prefix> ban_exempt{Ipv4Prefix{0x7F000000, 8}};
 };
 
+// How clients renew their keys (protocol.md §6.3). ssl: in place on the CSTP connection (a TLS
+// 1.3 KeyUpdate; a TLS 1.2 client is told new-tunnel, because this wolfSSL cannot renegotiate).
+// new-tunnel: the client reconnects with its cookie, which also gives DTLS fresh keys.
+enum class RekeyMethod { kSsl, kNewTunnel };
+
 struct SessionConfig {
   uint32_t max_clients = 0;       // 0 = unlimited
   uint32_t max_same_clients = 0;  // 0 = unlimited
@@ -167,6 +202,13 @@ struct SessionConfig {
   std::string connect_script;
   std::string disconnect_script;
   Seconds script_timeout{10};
+  Seconds rekey_time{172800};  // 0 = clients never rekey (ocserv rekey-time)
+  RekeyMethod rekey_method = RekeyMethod::kSsl;
+  // ocserv persistent-cookies: a user's logout (BYE) keeps the cookie until it would have expired
+  // anyway (created + cookie_timeout), so the client can come back without a new login.
+  bool persistent_cookies = false;
+  // ocserv deny-roaming: a cookie works only from the IPv4 address that logged in.
+  bool deny_roaming = false;
 };
 
 // How the DTLS keys are agreed (protocol.md §5): openconnect's PSK-NEGOTIATE (PSK from the TLS
@@ -178,6 +220,20 @@ enum class DtlsMode { kAuto, kPsk, kLegacy };
 struct DtlsConfig {
   bool enabled = true;
   DtlsMode mode = DtlsMode::kAuto;
+};
+
+// [compression] (protocol.md §6.6): packet compression on CSTP and DTLS, negotiated per channel
+// from the client's X-CSTP-/X-DTLS-Accept-Encoding. Off by default: compressing secrets next to
+// data an attacker chooses leaks the secrets through the packet sizes (CRIME/VORACLE).
+enum class CompressionAlgorithm : uint8_t { kLz4, kLzs };  // "oc-lz4", "lzs"
+
+struct CompressionConfig {
+  bool enabled = false;
+  // Server preference, first = most preferred (ocserv compression-algo-priority).
+  std::vector<CompressionAlgorithm> algorithms{CompressionAlgorithm::kLz4, CompressionAlgorithm::kLzs};
+  // Packets of at most this many bytes go uncompressed (ocserv no-compress-limit): small packets
+  // (VoIP, ACKs) gain little and pay the latency.
+  uint32_t min_size = 256;
 };
 
 enum class Driver { kSocket, kAfXdp, kDpdk };
@@ -243,6 +299,7 @@ struct Config {
   SecurityConfig security;
   SessionConfig session;
   DtlsConfig dtls;
+  CompressionConfig compression;
   DatapathConfig datapath;
   MonitoringConfig monitoring;
   PerformanceConfig performance;

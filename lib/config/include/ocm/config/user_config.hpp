@@ -3,7 +3,7 @@
 // per user or group name, "key = value" lines, '#' comments), the subset of keys this server
 // applies. A file is read when the user's tunnel is set up, so edits need no reload. Any key
 // we do not apply is an error rather than silently ignored: an operator who wrote
-// "restrict-user-to-ports" must not believe it is enforced.
+// "iroute" must not believe it is applied.
 
 #include <chrono>
 #include <cstdint>
@@ -14,6 +14,7 @@
 
 #include "ocm/base/ipv4.hpp"
 #include "ocm/base/result.hpp"
+#include "ocm/config/port_restriction.hpp"
 
 namespace ocm::config {
 
@@ -30,6 +31,8 @@ struct UserConfig {
   std::optional<std::chrono::seconds> idle_timeout;
   std::optional<std::chrono::seconds> session_timeout;
   std::optional<bool> restrict_to_routes;            // restrict-user-to-routes (over [network])
+  std::optional<PortRestriction> restrict_to_ports;  // restrict-user-to-ports (over [network])
+  std::optional<bool> deny_roaming;                  // deny-roaming (over [session])
 };
 
 // Errors read "FILE:LINE: KEY: message".

@@ -75,6 +75,12 @@ class DataPlane {
   virtual Status set_rate_limit(uint32_t slot, uint64_t rx_bytes_per_second, uint64_t tx_bytes_per_second) {
     return ctx().sessions.set_rate_limit(slot, rx_bytes_per_second, tx_bytes_per_second);
   }
+  // DTLS compression of the session in `slot` (kNone = none) and the size up to which packets
+  // go uncompressed; call after attach_cstp, on every CONNECT. CSTP compression is the slow
+  // path's own business (it frames CSTP itself).
+  virtual Status set_compression(uint32_t slot, proto::Compression algorithm, uint16_t min_size) {
+    return ctx().sessions.set_compression(slot, algorithm, min_size);
+  }
   // A client -> server packet of `bytes` arrived over CSTP for `slot`: true if the session's rx
   // limit admits it (the caller drops it otherwise). Same-thread drivers charge the slot's own rx
   // bucket, so DTLS and CSTP share one allowance.

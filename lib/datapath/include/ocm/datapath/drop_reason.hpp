@@ -10,42 +10,44 @@
 namespace ocm::datapath {
 
 // X(enumerator, "name", why)
-#define OCM_DATAPATH_DROP_REASONS(X)                                                                      \
-  X(kDtlsShort, "dtls_short")                         /* datagram shorter than a DTLS record header */    \
-  X(kDtlsBadLength, "dtls_bad_length")                /* record length beyond the datagram, or app data   \
-                                                         not exactly one record */                        \
-  X(kDtlsBadVersion, "dtls_bad_version")              /* not a DTLS version any client uses */            \
-  X(kDtlsBadContentType, "dtls_bad_content_type")     /* not 20/21/22/23 */                               \
-  X(kUnknownPeer, "unknown_peer")                     /* app data from an address:port we do not know */  \
-  X(kRoamAmbiguous, "roam_ambiguous")                 /* unknown port, several sessions share the IP */   \
-  X(kNoDtlsSession, "no_dtls_session")                /* session has no DTLS keys (any more) */           \
-  X(kBadEpoch, "bad_epoch")                           /* epoch is not the session's current one */        \
-  X(kReplay, "replay")                                /* sequence number already seen or too old */       \
-  X(kAuthFailed, "auth_failed")                       /* tag or header check failed */                    \
-  X(kRoamAuthFailed, "roam_auth_failed")              /* roaming candidate did not authenticate */        \
-  X(kEmptyPayload, "empty_payload")                   /* record without a payload type byte */            \
-  X(kUnknownType, "unknown_type")                     /* payload type we do not know (protocol.md 4.2) */ \
-  X(kCompressedUnsupported, "compressed_unsupported") /* we never negotiate compression */                \
-  X(kInnerTooShort, "inner_too_short")                /* InnerVerdict::kTooShort */                       \
-  X(kInnerNotIpv4, "inner_not_ipv4")                  /* InnerVerdict::kNotIpv4 */                        \
-  X(kInnerBadHeaderLength, "inner_bad_header_length") /* InnerVerdict::kBadHeaderLength */                \
-  X(kInnerBadTotalLength, "inner_bad_total_length")   /* InnerVerdict::kBadTotalLength */                 \
-  X(kInnerSrcSpoofed, "inner_src_spoofed")            /* InnerVerdict::kSourceSpoofed */                  \
-  X(kInner6TooShort, "inner6_too_short")              /* InnerVerdict::kIpv6TooShort */                   \
-  X(kInner6BadPayloadLength, "inner6_bad_payload_length") /* InnerVerdict::kIpv6BadPayloadLength */       \
-  X(kInner6NoLease, "inner6_no_lease")                /* InnerVerdict::kIpv6NoLease */                    \
-  X(kInner6SrcSpoofed, "inner6_src_spoofed")          /* InnerVerdict::kIpv6SourceSpoofed */              \
-  X(kRateLimited, "rate_limited")                     /* over the session's rx/tx bytes-per-second limit */\
-  X(kNotInRoutes, "not_in_routes")                    /* restrict-to-routes: destination not announced */ \
-  X(kTunNotIpv4, "tun_not_ipv4")                      /* TUN packet neither IPv4 nor IPv6 (or truncated) */\
-  X(kNoRoute, "no_route")                             /* no session holds the destination address */      \
-  X(kControlRingFull, "control_ring_full")            /* slow path is behind */                           \
-  X(kControlTooBig, "control_too_big")                /* datagram larger than a control ring slot */      \
-  X(kCstpRingFull, "cstp_ring_full")                  /* slow path is behind */                           \
-  X(kTooBig, "too_big")                               /* no head/tailroom to seal, or > 2^14 plaintext */ \
-  X(kSeqExhausted, "seq_exhausted")                   /* 2^48 records sent; never reuse a nonce */        \
-  X(kUdpTxFull, "udp_tx_full")                        /* UDP port did not accept the packet */            \
-  X(kTunTxFull, "tun_tx_full")                        /* TUN port did not accept the packet */
+#define OCM_DATAPATH_DROP_REASONS(X)                                                                            \
+  X(kDtlsShort, "dtls_short")                             /* datagram shorter than a DTLS record header */      \
+  X(kDtlsBadLength, "dtls_bad_length")                    /* record length beyond the datagram, or app data     \
+                                                             not exactly one record */                          \
+  X(kDtlsBadVersion, "dtls_bad_version")                  /* not a DTLS version any client uses */              \
+  X(kDtlsBadContentType, "dtls_bad_content_type")         /* not 20/21/22/23 */                                 \
+  X(kUnknownPeer, "unknown_peer")                         /* app data from an address:port we do not know */    \
+  X(kRoamAmbiguous, "roam_ambiguous")                     /* unknown port, several sessions share the IP */     \
+  X(kNoDtlsSession, "no_dtls_session")                    /* session has no DTLS keys (any more) */             \
+  X(kBadEpoch, "bad_epoch")                               /* epoch is not the session's current one */          \
+  X(kReplay, "replay")                                    /* sequence number already seen or too old */         \
+  X(kAuthFailed, "auth_failed")                           /* tag or header check failed */                      \
+  X(kRoamAuthFailed, "roam_auth_failed")                  /* roaming candidate did not authenticate */          \
+  X(kEmptyPayload, "empty_payload")                       /* record without a payload type byte */              \
+  X(kUnknownType, "unknown_type")                         /* payload type we do not know (protocol.md 4.2) */   \
+  X(kCompressedUnsupported, "compressed_unsupported")     /* 0x08 record, no DTLS compression negotiated */     \
+  X(kDecompressFailed, "decompress_failed")               /* 0x08 record malformed or decompresses too big */   \
+  X(kInnerTooShort, "inner_too_short")                    /* InnerVerdict::kTooShort */                         \
+  X(kInnerNotIpv4, "inner_not_ipv4")                      /* InnerVerdict::kNotIpv4 */                          \
+  X(kInnerBadHeaderLength, "inner_bad_header_length")     /* InnerVerdict::kBadHeaderLength */                  \
+  X(kInnerBadTotalLength, "inner_bad_total_length")       /* InnerVerdict::kBadTotalLength */                   \
+  X(kInnerSrcSpoofed, "inner_src_spoofed")                /* InnerVerdict::kSourceSpoofed */                    \
+  X(kInner6TooShort, "inner6_too_short")                  /* InnerVerdict::kIpv6TooShort */                     \
+  X(kInner6BadPayloadLength, "inner6_bad_payload_length") /* InnerVerdict::kIpv6BadPayloadLength */             \
+  X(kInner6NoLease, "inner6_no_lease")                    /* InnerVerdict::kIpv6NoLease */                      \
+  X(kInner6SrcSpoofed, "inner6_src_spoofed")              /* InnerVerdict::kIpv6SourceSpoofed */                \
+  X(kRateLimited, "rate_limited")                         /* over the session's rx/tx bytes-per-second limit */ \
+  X(kNotInRoutes, "not_in_routes")                        /* restrict-to-routes: destination not announced */   \
+  X(kPortNotAllowed, "port_not_allowed")                  /* restrict-to-ports: protocol/port not allowed */    \
+  X(kTunNotIpv4, "tun_not_ipv4")                          /* TUN packet neither IPv4 nor IPv6 (or truncated) */ \
+  X(kNoRoute, "no_route")                                 /* no session holds the destination address */        \
+  X(kControlRingFull, "control_ring_full")                /* slow path is behind */                             \
+  X(kControlTooBig, "control_too_big")                    /* datagram larger than a control ring slot */        \
+  X(kCstpRingFull, "cstp_ring_full")                      /* slow path is behind */                             \
+  X(kTooBig, "too_big")                                   /* no head/tailroom to seal, or > 2^14 plaintext */   \
+  X(kSeqExhausted, "seq_exhausted")                       /* 2^48 records sent; never reuse a nonce */          \
+  X(kUdpTxFull, "udp_tx_full")                            /* UDP port did not accept the packet */              \
+  X(kTunTxFull, "tun_tx_full")                            /* TUN port did not accept the packet */
 
 // X(enumerator, "name")
 #define OCM_DATAPATH_EVENTS(X)                                                                 \
@@ -57,7 +59,9 @@ namespace ocm::datapath {
   X(kRoamed, "roamed")                   /* a session's UDP peer moved after authentication */ \
   X(kRoamNotifyLost, "roam_notify_lost") /* roaming not reported: control ring full */         \
   X(kReactivated, "dtls_reactivated")    /* a record re-activated an inactive DTLS session */  \
-  X(kTunToCstp, "tun_to_cstp")           /* TUN packet queued for CSTP (DTLS not active) */
+  X(kTunToCstp, "tun_to_cstp")           /* TUN packet queued for CSTP (DTLS not active) */    \
+  X(kDecompressed, "dtls_decompressed")  /* 0x08 record decompressed into an IP packet */      \
+  X(kCompressed, "dtls_compressed")      /* TUN packet sent as a compressed 0x08 record */
 
 #define OCM_DATAPATH_ENUM_ENTRY(name, str) name,
 

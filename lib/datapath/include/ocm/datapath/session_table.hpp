@@ -30,6 +30,7 @@
 #include "ocm/datapath/pkt.hpp"
 #include "ocm/datapath/rate_limit.hpp"
 #include "ocm/datapath/route_restriction.hpp"
+#include "ocm/proto/compression.hpp"
 
 namespace ocm::datapath {
 
@@ -79,6 +80,11 @@ struct alignas(64) DtlsSession {
   // otherwise: client -> TUN after validate_inner, TUN -> client in route_tun (DTLS and CSTP).
   TokenBucket rx_limit;
   TokenBucket tx_limit;
+  // DTLS compression (set_compression): route_tun compresses TUN packets longer than
+  // compress_min_size with it; dispatch_payload decompresses 0x08 records only when it is set.
+  // Beside tx_limit, which route_tun reads for every packet anyway.
+  proto::Compression compression = proto::Compression::kNone;
+  uint16_t compress_min_size = 0;
   // Expanded keys, each cache-aligned (AeadKey): only the lines the AEAD reads are touched.
   crypto::AeadKey rx_key;  // client -> server
   crypto::AeadKey tx_key;  // server -> client
@@ -91,6 +97,8 @@ static_assert(offsetof(DtlsSession, window) + sizeof(crypto::ReplayWindow) <= 64
               "per-packet read fields must share the first cache line");
 static_assert(offsetof(DtlsSession, tx_limit) + sizeof(TokenBucket) <= 192,
               "the rate limits share the third cache line with the roaming links, before the keys");
+static_assert(offsetof(DtlsSession, compress_min_size) + sizeof(uint16_t) <= 192,
+              "the compression settings fit in the third cache line, beside tx_limit");
 static_assert(offsetof(DtlsSession, last_rx_ns) == 64 &&
                   offsetof(DtlsSession, counters) + sizeof(SessionCounters) <= 128,
               "per-packet written fields must share the second cache line");
@@ -127,6 +135,11 @@ class SessionTable {
   // start full). Requires a slot that is not free; attach_cstp on a free slot clears them, so
   // the slow path sets them after attaching.
   Status set_rate_limit(uint32_t slot, uint64_t rx_bytes_per_second, uint64_t tx_bytes_per_second);
+  // DTLS compression negotiated for the session (protocol.md §6.6): kNone = none (0x08 records
+  // are then dropped as compressed_unsupported); otherwise TUN packets longer than min_size bytes
+  // are sent compressed when that makes them smaller. Requires a slot that is not free;
+  // attach_cstp on a free slot and release() clear it, so the slow path sets it on every CONNECT.
+  Status set_compression(uint32_t slot, proto::Compression algorithm, uint16_t min_size);
   // The session's IPv6 lease (its subnet; host bits of `lease.network` are cleared), or none
   // when lease.empty() (no pool, or the client declined IPv6). Requires a slot that is not free;
   // release() drops it. Errors: every lease must have the same prefix length (the TUN lookup

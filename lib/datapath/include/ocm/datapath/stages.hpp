@@ -41,8 +41,12 @@ uint16_t dtls_open(Ctx& ctx, PktBuf* pkts[], uint16_t n) noexcept;
 // byte rewritten to DPD-RESP (0x04) in place, payload untouched (so MTU probes come back with
 // their length and id, protocol.md 6.2), kind kDtlsPayload, left for dtls_seal (dpd_answered).
 // DPD-RESP (0x04) and KEEPALIVE (0x07): consumed (dpd_resp, keepalive). DISCONNECT (0x05):
-// payload copied to the control ring, consumed (disconnect). Drops: empty_payload,
-// compressed_unsupported (0x08), unknown_type, control_ring_full, control_too_big.
+// payload copied to the control ring, consumed (disconnect). COMPRESSED (0x08) of a session
+// with DTLS compression (set_compression): decompressed into ctx.codec_out (at most what the
+// buffer holds after the type byte, and kMaxCompressedPacket), copied back in place of the type
+// byte and payload, then kept exactly like DATA (dtls_decompressed). Drops: empty_payload,
+// compressed_unsupported (0x08 without compression), decompress_failed (malformed or too big),
+// unknown_type, control_ring_full, control_too_big.
 uint16_t dispatch_payload(Ctx& ctx, PktBuf* pkts[], uint16_t n) noexcept;
 
 // In: inner IP packets (kind kTunIp) with meta.slot. check_inner_ipv4 against the session's
@@ -54,7 +58,10 @@ DropReason drop_reason_for(InnerVerdict verdict) noexcept;
 uint16_t police_rx(Ctx& ctx, PktBuf* pkts[], uint16_t n) noexcept;
 
 // In: IP packets read from TUN (data = IP packet). Routes by IPv4 destination (pool index ->
-// slot). DTLS active: prepends the DATA type byte, sets meta.slot, kind kDtlsPayload, kept.
+// slot). DTLS active: prepends the DATA type byte, sets meta.slot, kind kDtlsPayload, kept;
+// with DTLS compression and more than compress_min_size bytes the packet is first compressed in
+// place and gets the COMPRESSED type byte instead, unless that would not make it smaller
+// (dtls_compressed).
 // CSTP only or DTLS inactive: copied to the CSTP ring, consumed (tun_to_cstp). Either way the
 // packet is first charged to the session's tx token bucket. Drops: tun_not_ipv4, no_route,
 // rate_limited, too_big (no headroom), cstp_ring_full.

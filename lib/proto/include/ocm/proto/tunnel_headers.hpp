@@ -10,6 +10,7 @@
 
 #include "ocm/base/ipv4.hpp"
 #include "ocm/base/ipv6.hpp"
+#include "ocm/proto/compression.hpp"
 #include "ocm/proto/http.hpp"
 
 namespace ocm::proto {
@@ -31,6 +32,10 @@ struct TunnelRequest {
   std::optional<std::array<uint8_t, 48>> dtls_master_secret;  // first 96 hex chars of X-DTLS-Master-Secret
   std::string dtls_ciphersuites;     // X-DTLS-CipherSuite, as sent
   std::string dtls12_ciphersuites;   // X-DTLS12-CipherSuite, as sent
+  // Compression offers (protocol.md §6.6), as sent; empty with openconnect -D /
+  // --compression=none (and the DTLS one with --no-dtls).
+  std::string cstp_accept_encoding;  // X-CSTP-Accept-Encoding
+  std::string dtls_accept_encoding;  // X-DTLS-Accept-Encoding
 };
 TunnelRequest parse_tunnel_request(const HttpRequest& request);
 
@@ -40,6 +45,13 @@ struct TunnelReply {
   uint32_t dpd_seconds = 90;
   uint32_t keepalive_seconds = 32400;
   uint32_t idle_timeout_seconds = 0;  // 0 -> "none"
+  // Rekeying (protocol.md §6.3): 0 -> X-CSTP-Rekey-Method: none. DTLS gets the CSTP time + 10 s
+  // and no method of its own: it is rekeyed by the new tunnel's handshake.
+  uint32_t rekey_seconds = 0;
+  std::string rekey_method = "new-tunnel";  // "ssl" or "new-tunnel"
+  // Session timeout: the whole and what is left of it for a reconnect; 0 -> "none".
+  uint32_t session_timeout_seconds = 0;
+  uint32_t session_timeout_remaining_seconds = 0;
   std::string default_domain;
   uint32_t address = 0;                // leased IPv4, host order
   uint32_t netmask = 0;                // pool netmask, host order
@@ -71,8 +83,10 @@ struct TunnelReply {
     std::string id_hex;           // 64 lowercase hex digits (32 random bytes, new on every CONNECT)
     bool suite_from_dtls12 = false;  // legacy: answer in X-DTLS12-CipherSuite instead of X-DTLS-CipherSuite
     std::string suite;            // "PSK-NEGOTIATE" or the chosen legacy name
+    Compression compression = Compression::kNone;  // kNone -> no X-DTLS-Content-Encoding
   };
   std::optional<Dtls> dtls;
+  Compression cstp_compression = Compression::kNone;  // kNone -> no X-CSTP-Content-Encoding
 };
 // The whole reply header block including the final blank line.
 std::string tunnel_reply(const TunnelReply& reply);

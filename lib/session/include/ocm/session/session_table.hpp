@@ -25,6 +25,7 @@ struct Session {
   std::string group;
   std::optional<uint32_t> ipv4;  // lease held while the session exists
   Clock::time_point created{};
+  uint32_t origin_ipv4 = 0;  // client address of the login, host order (deny_roaming)
   // When no tunnel uses the session, it is deleted at `expires`. While a tunnel is attached
   // (`tunnel_attached`), it never expires.
   Clock::time_point expires{};
@@ -50,6 +51,9 @@ class SessionTable {
   void attach(Session& s);
   // Detach keeps the session (cookie reusable until now + cookie_timeout).
   void detach(Session& s, Clock::time_point now);
+  // A user logout with persistent cookies: detached, but the cookie lives no longer than it
+  // would have without the logout (created + cookie_timeout), and at least a few seconds.
+  void detach_after_logout(Session& s, Clock::time_point now);
   // Deletes the session and frees its lease (user logout, admin disconnect).
   void remove(uint32_t id);
   // Deletes expired, detached sessions; returns how many. Call periodically.
