@@ -79,43 +79,38 @@ struct PasswordWork {
   bool backend_failed = false;  // an LDAP failure: its reason (server down, no such entry) is worth INFO
 };
 
-// restrict-to-routes: the split-include routes announced to the session plus the server's
-// tunnel address; unrestricted (count 0) when off, with the default route, or with no routes
-// (which ocserv treats as everything through the tunnel). nullopt: more routes than fit.
-std::optional<datapath::RouteRestriction> route_restriction(bool restrict, bool default_route,
-                                                            const std::vector<Ipv4Prefix>& routes,
-                                                            const config::NetworkConfig& net) {
-  datapath::RouteRestriction r;
-  if (!restrict || default_route || routes.empty()) {
-    return r;
-  }
-  if (routes.size() + 1 > datapath::kMaxRestrictedRoutes) {
-    return std::nullopt;
-  }
-  for (const auto& route : routes) {
-    r.routes[r.count++] = route;
-  }
-  r.routes[r.count++] = Ipv4Prefix{net.ipv4_network.network + 1, 32};
-  r.allow_ipv6 = std::any_of(net.routes6.begin(), net.routes6.end(), [](const auto& p) { return p.length == 0; });
-  return r;
-}
-
 static_assert(config::kMaxPortRules == datapath::kMaxPortRules, "the config refuses what a session cannot hold");
 
-// restrict-to-ports: the user/group file's list, else the global one. False: more rules than a
-// session holds (the config refuses such lists already; this keeps the tunnel closed if not).
-bool add_port_restriction(datapath::RouteRestriction& r, const std::optional<config::PortRestriction>& ports) {
-  if (!ports) {
-    return true;
+// What a session may send to, computed once per CONNECT. restrict-to-routes: the split-include
+// routes announced to it plus the server's tunnel address; unrestricted (count 0) when off, with
+// the default route, or with no routes (which ocserv treats as everything through the tunnel).
+// restrict-to-ports: the user/group file's list, else the global one. An error when either list
+// is longer than a session holds (the config refuses such port lists already; this keeps the
+// tunnel closed if not).
+Result<datapath::RouteRestriction> session_restriction(const config::UserConfig& uc, const config::NetworkConfig& net) {
+  datapath::RouteRestriction r;
+  const auto& routes = uc.routes.value_or(net.routes);
+  const bool default_route = uc.routes ? uc.default_route : net.default_route;
+  if (uc.restrict_to_routes.value_or(net.restrict_to_routes) && !default_route && !routes.empty()) {
+    if (routes.size() + 1 > datapath::kMaxRestrictedRoutes) {
+      return make_error("more than " + std::to_string(datapath::kMaxRestrictedRoutes - 1) + " routes to restrict to");
+    }
+    for (const auto& route : routes) {
+      r.routes[r.count++] = route;
+    }
+    r.routes[r.count++] = Ipv4Prefix{net.ipv4_network.network + 1, 32};
+    r.allow_ipv6 = std::any_of(net.routes6.begin(), net.routes6.end(), [](const auto& p) { return p.length == 0; });
   }
-  if (ports->rules.size() > datapath::kMaxPortRules) {
-    return false;
+  if (const auto& ports = uc.restrict_to_ports ? uc.restrict_to_ports : net.restrict_to_ports) {
+    if (ports->rules.size() > datapath::kMaxPortRules) {
+      return make_error("more than " + std::to_string(datapath::kMaxPortRules) + " port rules to restrict to");
+    }
+    r.ports_negate = ports->negate;
+    for (const auto& rule : ports->rules) {
+      r.ports[r.port_count++] = datapath::PortRuleSlot{rule.protocol, rule.port};
+    }
   }
-  r.ports_negate = ports->negate;
-  for (const auto& rule : ports->rules) {
-    r.ports[r.port_count++] = datapath::PortRuleSlot{rule.protocol, rule.port};
-  }
-  return true;
+  return r;
 }
 
 void on_handle_closed(uv_handle_t* handle) {
@@ -550,14 +545,7 @@ void Connection::on_auth_done(bool ok) {
     otp_tries_ = 0;
     send_password_form("Please enter your OTP password.");
   } else if (ok) {
-    const auth::PasswdEntry* entry = server_.passwd->find(username_);
-    std::vector<std::string> groups = entry != nullptr ? entry->groups : std::vector<std::string>{};
-    groups.insert(groups.end(), backend_groups_.begin(), backend_groups_.end());  // PAM, LDAP
-    if (radius_accept_) {
-      groups.insert(groups.end(), radius_accept_->groups.begin(), radius_accept_->groups.end());  // Class
-    }
-    groups.insert(groups.end(), cert_groups_.begin(), cert_groups_.end());
-    complete_login(groups);
+    complete_login(login_groups());
   } else {
     ++server_.stats.auth_failures;
     ++password_tries_;
@@ -581,19 +569,23 @@ void Connection::on_auth_done(bool ok) {
   drive_tls();
 }
 
+std::vector<std::string> Connection::login_groups() const {
+  const auth::PasswdEntry* entry = server_.passwd->find(username_);
+  std::vector<std::string> groups = entry != nullptr ? entry->groups : std::vector<std::string>{};
+  groups.insert(groups.end(), backend_groups_.begin(), backend_groups_.end());  // PAM, LDAP
+  if (radius_accept_) {
+    groups.insert(groups.end(), radius_accept_->groups.begin(), radius_accept_->groups.end());  // Class
+  }
+  groups.insert(groups.end(), cert_groups_.begin(), cert_groups_.end());
+  return groups;
+}
+
 void Connection::check_otp(std::string code) {
   auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
   auto verdict = server_.otp_verifier.verify(*server_.otp, username_, code, static_cast<uint64_t>(now.count()));
   secure_zero(code.data(), code.size());
   if (verdict == auth::OtpVerifier::Verdict::kOk) {
-    const auth::PasswdEntry* entry = server_.passwd->find(username_);
-    std::vector<std::string> groups = entry != nullptr ? entry->groups : std::vector<std::string>{};
-    groups.insert(groups.end(), backend_groups_.begin(), backend_groups_.end());  // PAM, LDAP
-    if (radius_accept_) {
-      groups.insert(groups.end(), radius_accept_->groups.begin(), radius_accept_->groups.end());  // Class
-    }
-    groups.insert(groups.end(), cert_groups_.begin(), cert_groups_.end());
-    complete_login(groups);
+    complete_login(login_groups());
     return;
   }
   ++server_.stats.auth_failures;
@@ -843,18 +835,9 @@ void Connection::finish_connect(const proto::TunnelRequest& tunnel_request) {
     send_response(503, "Service Unavailable", {{"X-Reason", "Server error"}}, {}, true);
     return;
   }
-  auto restriction = route_restriction(uc.restrict_to_routes.value_or(cfg.network.restrict_to_routes),
-                                       uc.routes ? uc.default_route : cfg.network.default_route,
-                                       uc.routes.value_or(cfg.network.routes), cfg.network);
-  const bool ports_fit =
-      restriction &&
-      add_port_restriction(*restriction, uc.restrict_to_ports ? uc.restrict_to_ports : cfg.network.restrict_to_ports);
+  auto restriction = session_restriction(uc, cfg.network);
   Status restricted =
-      ports_fit ? server_.data_plane->set_restriction(route_index_, *restriction)
-      : restriction
-          ? Status(make_error("more than " + std::to_string(datapath::kMaxPortRules) + " port rules to restrict to"))
-          : Status(make_error("more than " + std::to_string(datapath::kMaxRestrictedRoutes - 1) +
-                              " routes to restrict to"));
+      restriction ? server_.data_plane->set_restriction(route_index_, *restriction) : Status(restriction.error());
   if (!restricted) {
     // Fail closed: a user the operator restricted never gets an unrestricted tunnel.
     OCM_ERROR("conn#%lu: restrict-to-routes/-ports refused for slot %u: %s", static_cast<unsigned long>(id_),
@@ -1284,10 +1267,10 @@ void Connection::check_tunnel(Clock::time_point now) {
     server_.heap_trimmer.on_release();
   }
   if (view.state == datapath::SessionState::kDtlsActive && sess.dpd.count() > 0) {
-    // Same clock as the pipeline's timestamps (uv_hrtime). Activation zeroes last_rx_ns: until
-    // the first record, silence counts from the activation, not from the clock's epoch.
-    uint64_t heard_ns = view.last_rx_ns != 0 ? view.last_rx_ns : dtls_activated_ns_;
-    auto silent = std::chrono::nanoseconds(Server::Impl::now_ns() - std::min(heard_ns, Server::Impl::now_ns()));
+    // Records: the pipeline's timestamps (uv_hrtime). Activation zeroes last_rx_ns: until the
+    // first record, silence counts from when the keys went in, not from the clock's epoch.
+    const Clock::duration silent =
+        view.last_rx_ns != 0 ? std::chrono::nanoseconds(Server::Impl::now_ns() - view.last_rx_ns) : now - dtls_done_at_;
     if (silent > 3 * sess.dpd) {
       // UDP went quiet: send downstream over CSTP until a DTLS record shows up again.
       OCM_INFO("conn#%lu %s: no DTLS traffic for %llds, using CSTP", static_cast<unsigned long>(id_), peer_.c_str(),
@@ -1471,7 +1454,6 @@ void Connection::on_dtls_datagram(const datapath::Peer& peer, std::span<const ui
   if (state == DtlsHandshake::State::kDone && !dtls_installed_) {
     dtls_installed_ = true;
     dtls_done_at_ = Clock::now();
-    dtls_activated_ns_ = Server::Impl::now_ns();
     dtls_established();
   }
 }

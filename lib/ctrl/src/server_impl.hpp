@@ -312,6 +312,8 @@ class Connection {
   void arm_timer();
   void end_tunnel(SessionFate fate);
   void set_rekey(proto::TunnelReply& reply) const;
+  // Every group a successful login is a member of: passwd file, PAM/LDAP, RADIUS Class, certificate.
+  std::vector<std::string> login_groups() const;
   // Chooses the DTLS mode for this CONNECT and fills the reply's offer; false = no DTLS.
   bool prepare_dtls(const proto::TunnelRequest& request, proto::TunnelReply& reply, uint32_t& overhead);
   void send_dtls_flights();
@@ -342,7 +344,7 @@ class Connection {
   // Verified client certificate's identity (certificate methods), read once after the handshake.
   std::optional<std::string> cert_user_;
   std::vector<std::string> cert_groups_;
-  // Groups the PAM methods found for the user (primary, then supplementary; pam_gid_min).
+  // Groups the password backend found: PAM (primary, then supplementary; pam_gid_min), LDAP.
   std::vector<std::string> backend_groups_;
   bool auth_in_flight_ = false;
   // method = "radius": the Access-Accept of the last check and the Acct-Session-Id it was sent with.
@@ -377,7 +379,6 @@ class Connection {
   datapath::Peer dtls_peer_{};
   Clock::time_point dtls_last_flight_{};
   Clock::time_point dtls_done_at_{};  // when this attempt's keys went to the data plane
-  uint64_t dtls_activated_ns_ = 0;    // the same instant on the data plane's clock (now_ns)
   bool dtls_dpd_outstanding_ = false;
   bool dtls_installed_ = false;  // keys of the current attempt are in the data plane
 
